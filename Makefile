@@ -1,0 +1,44 @@
+# ClusterXchange matching platform. The two commands that matter:
+#   make run    set up, start the infrastructure and every service with demo data; Ctrl-C stops all
+#   make test   set up, start the infrastructure, run every test on the real components, stop it again
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+PYTEST_ARGS ?=
+
+.PHONY: help setup run test test-unit test-integration infra-up infra-down infra-status schemas lint-duplicates
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m pip install --user --quiet "uv>=0.9,<0.14"
+
+setup: $(UV) ## install Python 3.11 deps of every service into .venv (from uv's cache when warm)
+	$(UV) sync --frozen --all-packages
+
+run: setup ## start infrastructure, services, gateway and demo data; Ctrl-C stops everything
+	bash deploy/local/run.sh
+
+test: setup ## run the whole suite against real Kafka, FerretDB and Mailpit (started and stopped here)
+	@bash deploy/local/infra.sh up
+	@set +e; CX_KEEP_INFRA=1 $(UV) run --no-sync pytest $(PYTEST_ARGS); status=$$?; \
+	  bash deploy/local/infra.sh down; exit $$status
+
+test-unit: setup ## only the pure tests (no infrastructure)
+	$(UV) run --no-sync pytest -m unit $(PYTEST_ARGS)
+
+test-integration: setup ## only the tests on the real components
+	$(UV) run --no-sync pytest -m "integration or e2e" $(PYTEST_ARGS)
+
+infra-up: setup ## fetch once, then start Kafka (9092), FerretDB (27017), Mailpit (1025/8025) and create the topics
+	bash deploy/local/infra.sh up
+
+infra-down: ## stop the local infrastructure
+	bash deploy/local/infra.sh down
+
+infra-status: ## one line per component
+	bash deploy/local/infra.sh status
+
+schemas: setup ## regenerate the committed JSON Schema and AsyncAPI snapshots after a contract change
+	$(UV) run --no-sync python -m cx_contracts.schemas --write

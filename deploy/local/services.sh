@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Start or stop the four Python services (and the nginx gateway) on loopback, without Docker.
+#   deploy/local/services.sh start|stop|status
+# Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+RUN_DIR="${CX_RUN_DIR:-$ROOT/.run}"
+PY="$ROOT/.venv/bin/python"
+SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104)
+mkdir -p "$RUN_DIR"
+
+answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_healthy() { # name port
+  local deadline=$((SECONDS + ${CX_START_TIMEOUT:-120}))
+  until curl -fsS "http://127.0.0.1:$2/healthz" >/dev/null 2>&1; do
+    if ! kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; then
+      echo "!! $1 exited; last log lines:" >&2; tail -n 30 "$RUN_DIR/$1.log" >&2; return 1
+    fi
+    if ((SECONDS > deadline)); then
+      echo "!! $1 did not answer on :$2 in time; last log lines:" >&2; tail -n 30 "$RUN_DIR/$1.log" >&2; return 1
+    fi
+    sleep 0.3
+  done
+}
+
+start() {
+  export CX_ENVIRONMENT="${CX_ENVIRONMENT:-development}"
+  for entry in "${SERVICES[@]}"; do
+    name="${entry%%:*}"; port="${entry##*:}"
+    if [[ -f "$RUN_DIR/$name.pid" ]] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
+      echo "   $name already running (pid $(cat "$RUN_DIR/$name.pid"))"; continue
+    fi
+    if answers "$port"; then echo "!! port $port is taken; cannot start $name" >&2; exit 1; fi
+    upper="$(echo "$name" | tr a-z A-Z)"
+    env "CX_${upper}_ENVIRONMENT=$CX_ENVIRONMENT" "$PY" -m "cx_$name" >"$RUN_DIR/$name.log" 2>&1 &
+    echo $! >"$RUN_DIR/$name.pid"
+  done
+  for entry in "${SERVICES[@]}"; do
+    wait_healthy "${entry%%:*}" "${entry##*:}"
+    echo "   ${entry%%:*} http://127.0.0.1:${entry##*:}  (log: ${RUN_DIR#$ROOT/}/${entry%%:*}.log)"
+  done
+  if [[ "${CX_WITHOUT_GATEWAY:-0}" != 1 ]]; then bash "$ROOT/deploy/gateway/gateway.sh" start; fi
+}
+
+stop_pid() { # name
+  local pidfile="$RUN_DIR/$1.pid"
+  [[ -f "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+stop() {
+  if [[ -x "$ROOT/deploy/gateway/gateway.sh" || -f "$ROOT/deploy/gateway/gateway.sh" ]]; then
+    bash "$ROOT/deploy/gateway/gateway.sh" stop || true
+  fi
+  for entry in "${SERVICES[@]}"; do stop_pid "${entry%%:*}"; done
+  echo "   services stopped"
+}
+
+status() {
+  for entry in "${SERVICES[@]}"; do
+    name="${entry%%:*}"; port="${entry##*:}"
+    if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"
+    elif answers "$port"; then echo "$name: up on :$port, not ready"
+    else echo "$name: down"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

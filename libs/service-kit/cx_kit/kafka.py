@@ -1,0 +1,197 @@
+"""Kafka the way every service must use it: a durable producer, and subscribers that never lose or wedge.
+
+FastStream's defaults are at-most-once (auto-commit before the handler) and aiokafka's producer
+acknowledges on the leader alone; both are changed here, once, for every service:
+
+- the producer waits for all in-sync replicas (acks=all) and is idempotent, so a retried send is not
+  written twice;
+- subscribers commit only after the handler returned (NACK_ON_ERROR: an unhandled error rewinds to the
+  record instead of skipping it);
+- `DeadLetterMiddleware` retries a failing record with backoff, then copies it to `<topic>.dlq` with the
+  error in headers and lets the subscriber move on, so one poison record cannot stall a partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from faststream import AckPolicy, BaseMiddleware
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+
+from cx_contracts.topics import TopicSpec, dead_letter_topic
+
+logger = logging.getLogger(__name__)
+
+# Headers added to a dead-lettered record; the original headers are kept alongside.
+DLQ_ERROR_TYPE = "x-dlq-error-type"
+DLQ_ERROR_MESSAGE = "x-dlq-error-message"
+DLQ_ERROR_TRACE = "x-dlq-error-trace"
+DLQ_SOURCE_TOPIC = "x-dlq-source-topic"
+DLQ_SOURCE_PARTITION = "x-dlq-source-partition"
+DLQ_SOURCE_OFFSET = "x-dlq-source-offset"
+DLQ_ATTEMPTS = "x-dlq-attempts"
+DLQ_FAILED_AT = "x-dlq-failed-at"
+DLQ_SERVICE = "x-dlq-service"
+
+# Subscribers commit after the handler; an error that escapes the dead-letter path rewinds the record.
+RELIABLE_ACK_POLICY = AckPolicy.NACK_ON_ERROR
+
+
+class PermanentError(Exception):
+    """An error that retrying cannot cure (bad payload, broken contract): dead-letter at once."""
+
+
+# Errors a retry cannot cure: the record itself is wrong.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    PermanentError,
+    ValidationError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a failing record is retried before it is dead-lettered."""
+
+    max_attempts: int = 5
+    backoff_initial_s: float = 0.2
+    backoff_max_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        """Backoff before attempt `attempt + 1` (exponential, capped)."""
+        return min(self.backoff_max_s, self.backoff_initial_s * (2 ** (attempt - 1)))
+
+
+def make_broker(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    retry: RetryPolicy = RetryPolicy(),
+    middlewares: Sequence[Any] = (),
+    **kwargs: Any,
+) -> KafkaBroker:
+    """A broker whose producer is durable and whose subscribers are at-least-once with a dead-letter topic."""
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        ack_policy=RELIABLE_ACK_POLICY,
+        middlewares=(*middlewares, DeadLetterMiddleware.factory(retry=retry, service=client_id)),
+        **kwargs,
+    )
+
+
+class DeadLetterMiddleware(BaseMiddleware):
+    """Retry a failing record with backoff; then publish it to `<topic>.dlq` with the error and move on."""
+
+    retry: RetryPolicy = RetryPolicy()
+    service: str = "cx"
+
+    @classmethod
+    def factory(cls, *, retry: RetryPolicy, service: str) -> Callable[..., "DeadLetterMiddleware"]:
+        """A middleware class bound to a retry policy, as FastStream instantiates one per message."""
+        return type("BoundDeadLetterMiddleware", (cls,), {"retry": retry, "service": service})
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return await call_next(msg)
+            except PERMANENT_ERRORS as error:
+                error.__cx_attempts__ = attempt  # type: ignore[attr-defined]
+                raise
+            except Exception as error:
+                if attempt >= self.retry.max_attempts:
+                    error.__cx_attempts__ = attempt  # type: ignore[attr-defined]
+                    raise
+                delay = self.retry.delay(attempt)
+                logger.warning(
+                    "handler failed, retrying",
+                    extra={"attempt": attempt, "retry_in_s": delay, "error": repr(error)},
+                )
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def after_processed(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:
+        if exc_val is None or isinstance(exc_val, asyncio.CancelledError) or not isinstance(exc_val, Exception):
+            return False
+        record = self.msg
+        if not isinstance(record, ConsumerRecord):
+            return False  # batches are not used by this platform; let the ack policy decide
+        broker: KafkaBroker = self.context.get("broker")
+        attempts = getattr(exc_val, "__cx_attempts__", 1)
+        try:
+            await publish_dead_letter(broker, record, exc_val, attempts=attempts, service=self.service)
+        except Exception:
+            # The record is not lost: the ack policy rewinds to it. Pause so an outage is not a hot loop.
+            logger.exception("could not dead-letter a record; it will be redelivered")
+            await asyncio.sleep(self.retry.backoff_max_s)
+            return False
+        logger.error(
+            "record dead-lettered",
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": repr(exc_val)},
+        )
+        return True  # handled: the subscriber commits and moves on
+
+
+async def publish_dead_letter(
+    broker: KafkaBroker, record: ConsumerRecord, error: BaseException, *, attempts: int, service: str
+) -> None:
+    """Copy `record` to its topic's dead-letter topic, byte for byte, with the error in headers."""
+    original = {name: value.decode("utf-8", "replace") for name, value in (record.headers or ())}
+    headers = {
+        **original,
+        DLQ_ERROR_TYPE: f"{type(error).__module__}.{type(error).__qualname__}",
+        DLQ_ERROR_MESSAGE: str(error)[:4000],
+        DLQ_ERROR_TRACE: "".join(traceback.format_exception(error))[-4000:],
+        DLQ_SOURCE_TOPIC: record.topic,
+        DLQ_SOURCE_PARTITION: str(record.partition),
+        DLQ_SOURCE_OFFSET: str(record.offset),
+        DLQ_ATTEMPTS: str(attempts),
+        DLQ_FAILED_AT: datetime.now(UTC).isoformat(),
+        DLQ_SERVICE: service,
+    }
+    # A keyed None is a tombstone; a keyless record keeps its (possibly empty) bytes.
+    body = record.value if record.value is not None else (None if record.key is not None else b"")
+    await broker.publish(body, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
+
+
+async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1,
+                        timeout_s: float = 60.0) -> list[str]:
+    """Create the topics that do not exist yet (with their partitions and config); returns those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="cx-topics")
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.start()
+            break
+        except KafkaConnectionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [s for s in specs if s.name not in existing]
+        if wanted:
+            try:
+                await admin.create_topics(
+                    [NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config)) for s in wanted]
+                )
+            except TopicAlreadyExistsError:
+                pass  # another process created them between our list and create
+        return [s.name for s in wanted]
+    finally:
+        await admin.close()

@@ -1,0 +1,173 @@
+"""The single-document outbox: an aggregate's pending events live in its own MongoDB document.
+
+A state change and the event that announces it are one `update_one` (the store has no multi-document
+transactions), so either both are stored or neither. `OutboxRelay` later publishes each pending event
+with the durable producer and only then removes it from the document. A relay that dies between the
+two publishes the event again on its next pass; consumers drop the repeat by its event_id (see inbox).
+
+Document fields the relay owns: `outbox` (list of pending entries, oldest first), `outbox_lease`
+(which relay is publishing this document's entries, and until when).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_FIELD = "outbox"
+LEASE_FIELD = "outbox_lease"
+
+
+class OutboxEntry(BaseModel):
+    """One event waiting to be published: where it goes, its key, its bytes and its headers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    topic: str
+    key: str
+    value: str | None = Field(description="The JSON payload; None publishes a tombstone (compacted topics).")
+    headers: dict[str, str] = Field(default_factory=dict)
+    queued_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def to_document(self) -> dict[str, Any]:
+        """The entry as stored inside the aggregate's document."""
+        return self.model_dump(mode="python")
+
+
+def with_outbox(update: dict[str, Any], *entries: OutboxEntry) -> dict[str, Any]:
+    """Add `entries` to a MongoDB update document, so the state change and its events are one write."""
+    merged = {op: dict(fields) for op, fields in update.items()}
+    merged.setdefault("$push", {})[OUTBOX_FIELD] = {"$each": [e.to_document() for e in entries]}
+    return merged
+
+
+class EventPublisher(Protocol):
+    """What the relay needs from Kafka: a durable send that returns once the broker acknowledged."""
+
+    async def publish_entry(self, entry: OutboxEntry) -> None: ...
+
+
+class BrokerPublisher:
+    """Publishes outbox entries through a FastStream Kafka broker (acks=all, idempotent; see cx_kit.kafka)."""
+
+    def __init__(self, broker: Any) -> None:
+        self._broker = broker
+
+    async def publish_entry(self, entry: OutboxEntry) -> None:
+        body = entry.value.encode() if entry.value is not None else None
+        headers = {"content-type": "application/json", **entry.headers} if body is not None else dict(entry.headers)
+        await self._broker.publish(body, topic=entry.topic, key=entry.key.encode(), headers=headers)
+
+
+class OutboxRelay:
+    """Publishes every pending outbox entry of some collections, in order per document, then clears it."""
+
+    def __init__(
+        self,
+        collections: Sequence[AsyncCollection],
+        publisher: EventPublisher,
+        *,
+        poll_interval_s: float = 0.5,
+        lease_s: float = 30.0,
+        batch_size: int = 100,
+    ) -> None:
+        self._collections = list(collections)
+        self._publisher = publisher
+        self._poll_interval_s = poll_interval_s
+        self._lease = timedelta(seconds=lease_s)
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.relay_id = uuid.uuid4().hex
+        self.published = 0
+
+    def wake(self) -> None:
+        """Ask for a pass now (a repository calls this after a write, so events leave without waiting a poll)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Run passes in the background until `stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop after the current pass; pending entries stay stored for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def pending_count(self) -> int:
+        """How many documents have events waiting (exported as a metric and used by readiness)."""
+        return sum([await c.count_documents(_PENDING) for c in self._collections])
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                busy = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("outbox pass failed; retrying after the poll interval")
+                busy = 0
+            if busy:
+                continue  # more may be waiting; don't sleep between full batches
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """One pass over every collection; returns how many documents it drained."""
+        drained = 0
+        for collection in self._collections:
+            for _ in range(self._batch_size):
+                document = await self._claim(collection)
+                if document is None:
+                    break
+                await self._drain(collection, document)
+                drained += 1
+        return drained
+
+    async def _claim(self, collection: AsyncCollection) -> dict[str, Any] | None:
+        # A lease keeps two relays (replicas of one service) from publishing the same document at once.
+        now = datetime.now(UTC)
+        return await collection.find_one_and_update(
+            {**_PENDING, "$or": [{LEASE_FIELD: None}, {f"{LEASE_FIELD}.until": {"$lt": now}}]},
+            {"$set": {LEASE_FIELD: {"relay": self.relay_id, "until": now + self._lease}}},
+            projection={OUTBOX_FIELD: 1, LEASE_FIELD: 1},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def _drain(self, collection: AsyncCollection, document: dict[str, Any]) -> None:
+        entries = [OutboxEntry.model_validate(e) for e in document.get(OUTBOX_FIELD, [])]
+        for entry in entries:
+            await self._publisher.publish_entry(entry)
+            await self._clear(collection, document["_id"], entry.event_id)
+            self.published += 1
+        await collection.update_one(
+            {"_id": document["_id"], f"{LEASE_FIELD}.relay": self.relay_id}, {"$set": {LEASE_FIELD: None}}
+        )
+
+    async def _clear(self, collection: AsyncCollection, document_id: Any, event_id: str) -> None:
+        # Only the published entry is pulled: entries queued meanwhile by a writer stay.
+        await collection.update_one({"_id": document_id}, {"$pull": {OUTBOX_FIELD: {"event_id": event_id}}})
+
+
+# A document has pending events when its outbox array has a first element.
+_PENDING: dict[str, Any] = {f"{OUTBOX_FIELD}.0": {"$exists": True}}

@@ -1,0 +1,150 @@
+"""The outbox on the real store and broker: an event queued with its state reaches a subscriber once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from cx_kit.inbox import Inbox
+from cx_kit.kafka import make_broker
+from cx_kit.outbox import BrokerPublisher, OutboxEntry, OutboxRelay, with_outbox
+from cx_kit.testing import headers_of, read_topic, unique, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def _entry(topic: str, aggregate_id: str, revision: int) -> OutboxEntry:
+    event_id = str(uuid.uuid4())
+    return OutboxEntry(
+        event_id=event_id,
+        topic=topic,
+        key=aggregate_id,
+        value=json.dumps({"event_id": event_id, "aggregate_id": aggregate_id, "revision": revision}),
+        headers={"event_id": event_id, "event_type": "TestChanged"},
+    )
+
+
+async def _write_with_event(collection, aggregate_id: str, revision: int, topic: str) -> OutboxEntry:
+    entry = _entry(topic, aggregate_id, revision)
+    await collection.update_one(
+        {"_id": aggregate_id},
+        with_outbox({"$set": {"revision": revision, "name": f"state {revision}"}}, entry),
+        upsert=True,
+    )
+    return entry
+
+
+async def test_an_event_queued_with_its_state_reaches_a_real_subscriber(infrastructure, mongo_database, kafka_topic):
+    topic = await kafka_topic()
+    collection = mongo_database["aggregates"]
+    aggregate_id = unique("agg")
+    entry = await _write_with_event(collection, aggregate_id, 1, topic)
+
+    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("relay-test"))
+    received: list[dict] = []
+
+    @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
+    async def on_event(body: dict) -> None:
+        received.append(body)
+
+    relay = OutboxRelay([collection], BrokerPublisher(broker), poll_interval_s=0.1)
+    async with broker:
+        await broker.start()
+        await relay.start()
+        try:
+            await wait_until(lambda: _async(received), message="the event at the subscriber")
+        finally:
+            await relay.stop()
+
+    assert received == [json.loads(entry.value)]
+    stored = await collection.find_one({"_id": aggregate_id})
+    assert stored["outbox"] == [], "the relay clears what it published"
+    assert stored["name"] == "state 1"
+    records = await read_topic(infrastructure.kafka_bootstrap, topic, until=lambda r: len(r) >= 1)
+    assert records[0].key == aggregate_id.encode()
+    assert headers_of(records[0])["event_id"] == entry.event_id
+
+
+async def test_a_relay_killed_between_publish_and_clear_publishes_again_and_the_consumer_applies_once(
+    infrastructure, mongo_database, kafka_topic
+):
+    topic = await kafka_topic()
+    collection = mongo_database["aggregates"]
+    aggregate_id = unique("agg")
+    entry = await _write_with_event(collection, aggregate_id, 1, topic)
+    producer_broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("relay"))
+
+    class Killed(BaseException):
+        """Stands for the process dying: nothing after the publish runs."""
+
+    class RelayThatDiesAfterPublishing(OutboxRelay):
+        async def _clear(self, collection, document_id, event_id):  # noqa: ANN001
+            raise Killed
+
+    async with producer_broker:
+        await producer_broker.start()
+        dying = RelayThatDiesAfterPublishing([collection], BrokerPublisher(producer_broker), lease_s=0.5)
+        with pytest.raises(Killed):
+            await dying.run_once()
+        assert len((await collection.find_one({"_id": aggregate_id}))["outbox"]) == 1, "still pending after the crash"
+
+        await asyncio.sleep(0.6)  # the dead relay's lease runs out, as it would after a real crash
+        restarted = OutboxRelay([collection], BrokerPublisher(producer_broker))
+        assert await restarted.run_once() == 1
+
+    records = await read_topic(infrastructure.kafka_bootstrap, topic, until=lambda r: len(r) >= 2)
+    assert [headers_of(r)["event_id"] for r in records] == [entry.event_id, entry.event_id], "published twice"
+
+    # The consumer side: an inbox-guarded effect runs once for the two copies.
+    consumer_broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("consumer"))
+    inbox = Inbox(mongo_database["inbox"], consumer="test-consumer")
+    effects: list[str] = []
+    deliveries: list[str] = []
+
+    @consumer_broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
+    async def on_event(body: dict) -> None:
+        deliveries.append(body["event_id"])
+
+        async def effect() -> None:
+            effects.append(body["event_id"])
+
+        await inbox.apply_once(body["event_id"], effect)
+
+    async with consumer_broker:
+        await consumer_broker.start()
+        await wait_until(lambda: _async(len(deliveries) >= 2), message="both copies delivered")
+
+    assert effects == [entry.event_id]
+    assert (await collection.find_one({"_id": aggregate_id}))["outbox"] == []
+
+
+async def test_events_queued_while_a_relay_publishes_are_not_lost(infrastructure, mongo_database, kafka_topic):
+    topic = await kafka_topic()
+    collection = mongo_database["aggregates"]
+    aggregate_id = unique("agg")
+    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("relay"))
+    relay = OutboxRelay([collection], BrokerPublisher(broker), poll_interval_s=0.05)
+    queued = []
+    async with broker:
+        await broker.start()
+        await relay.start()
+        for revision in range(1, 21):
+            queued.append(await _write_with_event(collection, aggregate_id, revision, topic))
+            relay.wake()
+        await wait_until(lambda: _outbox_empty(collection, aggregate_id), message="outbox drained")
+        await relay.stop()
+
+    records = await read_topic(infrastructure.kafka_bootstrap, topic, until=lambda r: len(r) >= 20)
+    assert [headers_of(r)["event_id"] for r in records] == [e.event_id for e in queued], "all, once, in order"
+
+
+async def _async(value):
+    return value
+
+
+async def _outbox_empty(collection, aggregate_id):
+    document = await collection.find_one({"_id": aggregate_id})
+    return document is not None and document.get("outbox") == []

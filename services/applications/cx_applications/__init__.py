@@ -1,0 +1,3 @@
+"""ClusterXchange applications service."""
+
+__version__ = "0.1.0"

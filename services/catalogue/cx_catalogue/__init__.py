@@ -1,0 +1,3 @@
+"""ClusterXchange catalogue service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""ClusterXchange matcher service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""ClusterXchange notifier service."""
+
+__version__ = "0.1.0"
