@@ -43,13 +43,19 @@ def dead_letter_topic(topic: str) -> str:
     return topic + DEAD_LETTER_SUFFIX
 
 
+def source_topic(topic: str) -> str:
+    """The topic a dead-letter topic belongs to; a source topic's own name."""
+    return topic.removesuffix(DEAD_LETTER_SUFFIX)
+
+
+_DELETE_AFTER_30_DAYS = {"cleanup.policy": "delete", "retention.ms": str(THIRTY_DAYS_MS)}
 _COMPACT = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0", "delete.retention.ms": str(SEVEN_DAYS_MS)}
 
 EVENT_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(HOST_ANSWERS, key="host_id", config=dict(_COMPACT)),
     TopicSpec(VISITOR_ANSWERS, key="application_id", config=dict(_COMPACT)),
-    TopicSpec(MATCH_FOUND, key="application_id", config={"cleanup.policy": "delete", "retention.ms": str(THIRTY_DAYS_MS)}),
-    TopicSpec(NOTIFICATION_SENT, key="recipient_id", config={"cleanup.policy": "delete", "retention.ms": str(THIRTY_DAYS_MS)}),
+    TopicSpec(MATCH_FOUND, key="application_id", config=dict(_DELETE_AFTER_30_DAYS)),
+    TopicSpec(NOTIFICATION_SENT, key="recipient_id", config=dict(_DELETE_AFTER_30_DAYS)),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = EVENT_TOPICS + tuple(t.dead_letter for t in EVENT_TOPICS)

@@ -29,6 +29,7 @@ from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
+from cx_contracts.errors import ContractError
 from cx_contracts.topics import TopicSpec, dead_letter_topic
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class PermanentError(Exception):
 # Errors a retry cannot cure: the record itself is wrong.
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     PermanentError,
+    ContractError,
     ValidationError,
     json.JSONDecodeError,
     UnicodeDecodeError,

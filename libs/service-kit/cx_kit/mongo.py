@@ -8,9 +8,16 @@ from pymongo import AsyncMongoClient
 CLIENT_OPTIONS = {"tz_aware": True, "serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 5000, "uuidRepresentation": "standard"}
 
 
-def connect_mongo(url: str, app_name: str) -> AsyncMongoClient:
-    """A client for `url`; connecting is lazy, so this never blocks start-up."""
-    return AsyncMongoClient(url, appname=app_name, **CLIENT_OPTIONS)
+def connect_mongo(url: str, app_name: str, max_pool_size: int = 1) -> AsyncMongoClient:
+    """A client for `url`; connecting is lazy, so this never blocks start-up.
+
+    One connection by default: FerretDB 1.x (the local store) applies a single-document update as
+    read-modify-write outside any transaction, so two updates of one document on two connections can
+    lose one (measured: 200 concurrent $inc gave 3). A server handles one connection's requests in
+    order, so one connection per process keeps every update, the outbox and revision checks intact.
+    On a real MongoDB single-document updates are atomic: raise MONGO_MAX_POOL_SIZE there.
+    """
+    return AsyncMongoClient(url, appname=app_name, maxPoolSize=max_pool_size, **CLIENT_OPTIONS)
 
 
 async def mongo_reachable(client: AsyncMongoClient, timeout_s: float = 2.0) -> bool:

@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from cx_contracts.events import Event, Withdrawal, event_headers, event_topic, event_value, headers_as_text
+
 logger = logging.getLogger(__name__)
 
 OUTBOX_FIELD = "outbox"
@@ -45,6 +47,18 @@ class OutboxEntry(BaseModel):
         return self.model_dump(mode="python")
 
 
+def outbox_entry(event: Event | Withdrawal, *, topic_namespace: str = "", traceparent: str | None = None) -> OutboxEntry:
+    """The outbox entry that publishes `event` (or its tombstone) on its contract topic."""
+    value = event_value(event)
+    return OutboxEntry(
+        event_id=str(event.event_id),
+        topic=topic_namespace + event_topic(event),
+        key=event.key,
+        value=value.decode() if value is not None else None,
+        headers=headers_as_text(event_headers(event, traceparent)),
+    )
+
+
 def with_outbox(update: dict[str, Any], *entries: OutboxEntry) -> dict[str, Any]:
     """Add `entries` to a MongoDB update document, so the state change and its events are one write."""
     merged = {op: dict(fields) for op, fields in update.items()}
@@ -66,8 +80,7 @@ class BrokerPublisher:
 
     async def publish_entry(self, entry: OutboxEntry) -> None:
         body = entry.value.encode() if entry.value is not None else None
-        headers = {"content-type": "application/json", **entry.headers} if body is not None else dict(entry.headers)
-        await self._broker.publish(body, topic=entry.topic, key=entry.key.encode(), headers=headers)
+        await self._broker.publish(body, topic=entry.topic, key=entry.key.encode(), headers=dict(entry.headers))
 
 
 class OutboxRelay:
@@ -150,7 +163,7 @@ class OutboxRelay:
         return await collection.find_one_and_update(
             {**_PENDING, "$or": [{LEASE_FIELD: None}, {f"{LEASE_FIELD}.until": {"$lt": now}}]},
             {"$set": {LEASE_FIELD: {"relay": self.relay_id, "until": now + self._lease}}},
-            projection={OUTBOX_FIELD: 1, LEASE_FIELD: 1},
+            # No projection: FerretDB 1.x does not implement `fields` in findAndModify.
             return_document=ReturnDocument.AFTER,
         )
 
@@ -165,8 +178,12 @@ class OutboxRelay:
         )
 
     async def _clear(self, collection: AsyncCollection, document_id: Any, event_id: str) -> None:
-        # Only the published entry is pulled: entries queued meanwhile by a writer stay.
-        await collection.update_one({"_id": document_id}, {"$pull": {OUTBOX_FIELD: {"event_id": event_id}}})
+        # Writers only append, and entries leave in order, so the published entry is the first one: pop it,
+        # guarded by its id so entries queued meanwhile stay. (A conditional $pull would read better, but
+        # FerretDB 1.x matches $pull conditions only against whole values.)
+        await collection.update_one(
+            {"_id": document_id, f"{OUTBOX_FIELD}.0.event_id": event_id}, {"$pop": {OUTBOX_FIELD: -1}}
+        )
 
 
 # A document has pending events when its outbox array has a first element.

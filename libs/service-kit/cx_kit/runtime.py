@@ -79,7 +79,8 @@ class ServiceParts:
                               settings.consumer_backoff_max_s),
             middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=settings.service_name)],
         )
-        self.mongo = connect_mongo(settings.mongo_url.get_secret_value(), settings.service_name)
+        self.mongo = connect_mongo(settings.mongo_url.get_secret_value(), settings.service_name,
+                                   settings.mongo_max_pool_size)
         self.database = self.mongo[settings.mongo_database]
 
     def readiness(self) -> dict[str, Any]:

@@ -21,6 +21,11 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
     mongo_url: SecretStr = Field(SecretStr("mongodb://127.0.0.1:27017"), description="MongoDB connection URI.")
     mongo_database: str = "cx"
+    mongo_max_pool_size: int = Field(
+        1, ge=1, le=500,
+        description="Connections to the store. Keep 1 on FerretDB 1.x (its updates are not atomic across "
+        "connections; see cx_kit.mongo); raise it on a real MongoDB.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8100, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -31,10 +36,20 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = Field(5, ge=1, description="Tries of a failing record before the dead-letter topic.")
     consumer_backoff_initial_s: float = Field(0.2, ge=0)
     consumer_backoff_max_s: float = Field(5.0, ge=0)
+    topic_namespace: str = Field(
+        "",
+        pattern=r"^([a-z0-9][a-z0-9-]{0,40}\.)?$",
+        description="Prefix of every topic name (e.g. 'staging.'); empty in production. Lets tests and "
+        "parallel environments share one broker without reading each other's events.",
+    )
     internal_token: SecretStr = Field(
         SecretStr(PLACEHOLDER_SECRET),
         description="Shared secret of service-to-service calls (e.g. the notifier's contact lookup).",
     )
+
+    def topic(self, name: str) -> str:
+        """The topic `name` (from cx_contracts.topics) in this deployment's namespace."""
+        return self.topic_namespace + name
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "ServiceSettings":

@@ -75,20 +75,12 @@ async def wait_until(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0
 async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool],
                      timeout: float = 20.0) -> list[ConsumerRecord]:
     """Every record of `topic` from the beginning, read until `until(records)` holds (or fail after timeout)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-                                group_id=None)
+    # Without a group the consumer owns every partition and, with nothing committed, starts at the beginning.
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
         deadline = time.monotonic() + timeout
-        while partitions is None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"topic {topic} has no metadata")
-            await consumer.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(assignment)
-        await consumer.seek_to_beginning(*assignment)
         records: list[ConsumerRecord] = []
         while not until(records):
             if time.monotonic() > deadline:

@@ -23,7 +23,7 @@ def _entry(topic: str, aggregate_id: str, revision: int) -> OutboxEntry:
         topic=topic,
         key=aggregate_id,
         value=json.dumps({"event_id": event_id, "aggregate_id": aggregate_id, "revision": revision}),
-        headers={"event_id": event_id, "event_type": "TestChanged"},
+        headers={"event_id": event_id, "event_type": "TestChanged", "content-type": "application/json"},
     )
 
 

@@ -1,0 +1,124 @@
+"""HTTP documents: what clients send (Create / Update, unknown fields rejected) and what they read back.
+
+Create and Update documents hold no server-owned field (ids, revisions, timestamps), so a client cannot
+set one. Public read models hold no contact, so the catalogue cannot leak personal data.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cx_contracts.questionnaire import (
+    STRICT,
+    Contact,
+    HostAnswers,
+    HostAnswersState,
+    Organisation,
+    OrganisationState,
+    VisitorAnswers,
+    VisitorAnswersState,
+)
+from cx_contracts.scalars import UtcDatetime
+
+# Read models are built from stored documents, which may hold fields a read model leaves out (the
+# contact, the outbox): those are dropped, never shown.
+READ_MODEL = ConfigDict(extra="ignore", frozen=True)
+
+_ORGANISATION = "The organisation answering; its partnership validates the registration."
+_CONTACT = "The contact person; personal data, shown only to the owner and the partnerships."
+
+
+class HostEntryCreate(BaseModel):
+    """Body of POST /api/catalogue/hosts: a host publishes its catalogue entry."""
+
+    model_config = STRICT
+
+    organisation: Organisation = Field(description=_ORGANISATION)
+    contact: Contact = Field(description=_CONTACT)
+    answers: HostAnswers = Field(description="The host questionnaire.")
+
+
+class HostEntryUpdate(BaseModel):
+    """Body of PUT /api/catalogue/hosts/{host_id}: replaces the answers, and the organisation or contact if given."""
+
+    model_config = STRICT
+
+    answers: HostAnswers = Field(description="The host questionnaire, replacing the current answers.")
+    organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
+    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
+
+
+class ApplicationCreate(BaseModel):
+    """Body of POST /api/applications: a visitor applies for an exchange."""
+
+    model_config = STRICT
+
+    organisation: Organisation = Field(description=_ORGANISATION)
+    contact: Contact = Field(description=_CONTACT)
+    answers: VisitorAnswers = Field(description="The visitor questionnaire.")
+
+
+class ApplicationUpdate(BaseModel):
+    """Body of PUT /api/applications/{application_id}: replaces the answers, and organisation or contact if given."""
+
+    model_config = STRICT
+
+    answers: VisitorAnswers = Field(description="The visitor questionnaire, replacing the current answers.")
+    organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
+    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
+
+
+class HostEntryCreated(BaseModel):
+    """Response of POST /api/catalogue/hosts (201)."""
+
+    model_config = READ_MODEL
+
+    host_id: UUID = Field(description="Id of the new catalogue entry.")
+    revision: int = Field(ge=1, description="Revision of the entry; 1 when created, +1 on every change.")
+
+
+class ApplicationCreated(BaseModel):
+    """Response of POST /api/applications (201)."""
+
+    model_config = READ_MODEL
+
+    application_id: UUID = Field(description="Id of the new application.")
+    revision: int = Field(ge=1, description="Revision of the application; 1 when created, +1 on every change.")
+
+
+class HostEntryPublic(BaseModel):
+    """A catalogue entry as anyone may read it: organisation and answers, no contact."""
+
+    model_config = READ_MODEL
+
+    host_id: UUID = Field(description="Id of the catalogue entry.")
+    revision: int = Field(ge=1, description="Revision of the entry; +1 on every change.")
+    organisation: OrganisationState = Field(description="The host organisation.")
+    answers: HostAnswersState = Field(description="The host's current answers.")
+    updated_at: UtcDatetime | None = Field(default=None, description="When the entry last changed (UTC).")
+
+
+class ApplicationPublic(BaseModel):
+    """An application as its owner and the partnerships read it: organisation and answers, no contact."""
+
+    model_config = READ_MODEL
+
+    application_id: UUID = Field(description="Id of the application.")
+    revision: int = Field(ge=1, description="Revision of the application; +1 on every change.")
+    organisation: OrganisationState = Field(description="The visiting organisation.")
+    answers: VisitorAnswersState = Field(description="The visitor's current answers.")
+    updated_at: UtcDatetime | None = Field(default=None, description="When the application last changed (UTC).")
+
+
+__all__ = [
+    "ApplicationCreate",
+    "ApplicationCreated",
+    "ApplicationPublic",
+    "ApplicationUpdate",
+    "HostEntryCreate",
+    "HostEntryCreated",
+    "HostEntryPublic",
+    "HostEntryUpdate",
+]
