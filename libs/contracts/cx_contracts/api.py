@@ -6,6 +6,7 @@ set one. Public read models hold no contact, so the catalogue cannot leak person
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,7 +113,24 @@ class ApplicationPublic(BaseModel):
     updated_at: UtcDatetime | None = Field(default=None, description="When the application last changed (UTC).")
 
 
+class ContactCard(BaseModel):
+    """Internal: who to write to about a host or an application (GET /internal/contacts/...; never public).
+
+    The notifier reads it at send time, so no event and no other service keeps a copy of personal data.
+    Served only to callers holding the internal service token; a withdrawn or erased organisation is a 404.
+    """
+
+    model_config = READ_MODEL
+
+    id: UUID = Field(description="The host_id or application_id.")
+    kind: Literal["host", "visitor"] = Field(description="Whether this is a host's or a visitor's contact.")
+    organisation: OrganisationState = Field(description="The organisation, for the greeting and the subject.")
+    contact: Contact = Field(description="The contact person (personal data).")
+    languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
+
+
 __all__ = [
+    "ContactCard",
     "ApplicationCreate",
     "ApplicationCreated",
     "ApplicationPublic",
