@@ -65,13 +65,18 @@ class ServiceParts:
 
     def __init__(self, settings: ServiceSettings) -> None:
         from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-        from prometheus_client import CollectorRegistry
+        from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 
         from cx_kit.kafka import RetryPolicy, make_broker
         from cx_kit.mongo import connect_mongo
 
         self.settings = settings
         self.registry = CollectorRegistry()
+        # The service's own registry, so tests can build many apps; add the process-level collectors
+        # operators expect from the default one (memory, CPU, GC, Python version).
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
         self.broker = make_broker(
             settings.kafka_bootstrap_servers,
             client_id=settings.service_name,

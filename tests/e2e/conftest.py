@@ -1,0 +1,43 @@
+"""The whole system as `make run` starts it: real processes for every service, nginx in front."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from cx_kit.testing import REPO_ROOT, Infrastructure
+
+SERVICES = {"catalogue": 8101, "applications": 8102, "matcher": 8103, "notifier": 8104}
+
+
+@dataclass(frozen=True)
+class RunningSystem:
+    """Where the started system answers."""
+
+    gateway: str
+    services: dict[str, str]
+    infrastructure: Infrastructure
+
+
+@pytest.fixture(scope="session")
+def running_system(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    """Start the four services and the gateway with deploy/local/services.sh; stop them afterwards."""
+    run_dir = tmp_path_factory.mktemp("run")
+    env = {**os.environ, "CX_RUN_DIR": str(run_dir), "CX_ENVIRONMENT": "test"}
+    script = REPO_ROOT / "deploy" / "local" / "services.sh"
+    started = subprocess.run(["bash", str(script), "start"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        subprocess.run(["bash", str(script), "stop"], cwd=REPO_ROOT, env=env, check=False)
+        pytest.fail(f"the system did not start:\n{started.stdout}\n{started.stderr}")
+    try:
+        yield RunningSystem(
+            gateway="http://127.0.0.1:8080",
+            services={name: f"http://127.0.0.1:{port}" for name, port in SERVICES.items()},
+            infrastructure=infrastructure,
+        )
+    finally:
+        subprocess.run(["bash", str(script), "stop"], cwd=REPO_ROOT, env=env, check=False)
