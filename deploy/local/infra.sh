@@ -331,59 +331,79 @@ start_component() {
     fail "$name: port(s)$busy in use by another process (choose others with the CX_*_PORT variables)"
   fi
   "start_$name"
-  say "$name: started (pid $(running_pid "$name"), log $LOGS/$name.log)"
+  pid=$(running_pid "$name")
+  [[ -n $pid ]] || { log_tail "$name" 20; fail "$name exited right after starting"; }
+  say "$name: started (pid $pid, log $LOGS/$name.log)"
 }
 
-# Poll with a deadline until the TCP ports accept connections, giving up early if our process died.
+# Poll with a deadline until the TCP ports of component $1 accept connections, giving up early if process $2
+# (empty: not started from here) has exited.
 wait_ports() {
-  local name=$1 pid port deadline=$((SECONDS + READY_TIMEOUT))
-  pid=$(cat "$(pid_file "$name")" 2>/dev/null || true)
+  local name=$1 pid=$2 port deadline=$((SECONDS + READY_TIMEOUT))
   for port in $(ports_of "$name"); do
     until port_open "$port"; do
       if [[ -n $pid ]] && ! alive "$pid"; then
-        log_tail "$name"; fail "$name exited before listening on $HOST:$port"
+        fail "$name exited before listening on $HOST:$port"
       fi
-      ((SECONDS < deadline)) || { log_tail "$name"; fail "$name did not listen on $HOST:$port within ${READY_TIMEOUT}s"; }
+      ((SECONDS < deadline)) || fail "$name did not listen on $HOST:$port within ${READY_TIMEOUT}s"
       sleep 0.1
     done
   done
 }
 
-watch_args() {
-  local pid; pid=$(running_pid "$1")
-  [[ -n $pid ]] && echo "--watch-pid $pid"
-  return 0
+# Whether a component answers its own protocol: the TCP ports first, then a ping (FerretDB, through pymongo),
+# /readyz (Mailpit), or metadata plus topic creation (Kafka). Each polls until READY_TIMEOUT and gives up
+# early when the process started from here exits.
+check_ready() {
+  local name=$1 pid py watch=()
+  COMMAND=check  # no "what did start" hint from fail() in here
+  # The raw pid file (start_component has just checked it): a process that dies now must still be watched.
+  pid=$(cat "$(pid_file "$name")" 2>/dev/null || true)
+  [[ -n $pid ]] && watch=(--watch-pid "$pid")
+  py=$(python_cmd)
+  wait_ports "$name" "$pid"
+  case $name in
+    ferretdb) $py "$HERE/probe.py" mongo "mongodb://$HOST:$FERRETDB_PORT/" --timeout "$READY_TIMEOUT" "${watch[@]}" ;;
+    mailpit) $py "$HERE/probe.py" http "http://$HOST:$MAILPIT_PORT/readyz" --timeout "$READY_TIMEOUT" "${watch[@]}" ;;
+    kafka) CX_KAFKA_PORT=$KAFKA_PORT $py "$HERE/create_topics.py" --bootstrap "$HOST:$KAFKA_PORT" \
+             --timeout "$READY_TIMEOUT" "${watch[@]}" ;;
+  esac
+}
+
+ready_message() {
+  case $1 in
+    ferretdb) echo "ferretdb: answers ping on mongodb://$HOST:$FERRETDB_PORT" ;;
+    mailpit) echo "mailpit: ready, SMTP $HOST:$SMTP_PORT, API http://$HOST:$MAILPIT_PORT/api/v1/" ;;
+    kafka) echo "kafka: answers on $HOST:$KAFKA_PORT" ;;
+  esac
 }
 
 cmd_up() {
-  local started; started=$(now)
+  local started name failed=""
+  local -A checks=()
+  started=$(now)
   mkdir -p "$RUN" "$LOGS" "$DATA" "$BIN"
   ensure_kafka_libs
   ensure_ferretdb
   ensure_mailpit
-  # Start all three, then wait for each: Kafka's JVM start overlaps the others.
-  local name
+  # Start all three, then check all three at once: Kafka's JVM start overlaps the rest.
   for name in "${COMPONENTS[@]}"; do start_component "$name"; done
-
-  local py; py=$(python_cmd)
-  wait_ports ferretdb
-  # shellcheck disable=SC2046
-  $py "$HERE/probe.py" mongo "mongodb://$HOST:$FERRETDB_PORT/" --timeout "$READY_TIMEOUT" $(watch_args ferretdb) \
-    || { log_tail ferretdb; fail "FerretDB does not answer ping on $HOST:$FERRETDB_PORT"; }
-  say "ferretdb: answers ping on mongodb://$HOST:$FERRETDB_PORT"
-
-  wait_ports mailpit
-  # shellcheck disable=SC2046
-  $py "$HERE/probe.py" http "http://$HOST:$MAILPIT_PORT/readyz" --timeout "$READY_TIMEOUT" $(watch_args mailpit) \
-    || { log_tail mailpit; fail "Mailpit is not ready on http://$HOST:$MAILPIT_PORT"; }
-  say "mailpit: ready, SMTP $HOST:$SMTP_PORT, API http://$HOST:$MAILPIT_PORT/api/v1/"
-
-  wait_ports kafka
-  # shellcheck disable=SC2046
-  CX_KAFKA_PORT=$KAFKA_PORT $py "$HERE/create_topics.py" --bootstrap "$HOST:$KAFKA_PORT" \
-      --timeout "$READY_TIMEOUT" $(watch_args kafka) \
-    || { log_tail kafka; fail "Kafka did not answer or the topics could not be created"; }
-  say "kafka: answers on $HOST:$KAFKA_PORT"
+  for name in "${COMPONENTS[@]}"; do
+    check_ready "$name" >"$RUN/ready-$name.out" 2>&1 &
+    checks[$name]=$!
+  done
+  for name in ferretdb mailpit kafka; do
+    if wait "${checks[$name]}"; then
+      cat "$RUN/ready-$name.out"
+      ready_message "$name"
+    else
+      cat "$RUN/ready-$name.out" >&2
+      log_tail "$name"
+      failed+=" $name"
+    fi
+    rm -f "$RUN/ready-$name.out"
+  done
+  [[ -z $failed ]] || fail "not ready:$failed"
   say "infra: up in $(elapsed "$started")s (state in $INFRA)"
 }
 
@@ -452,7 +472,7 @@ cmd_reset() {
 
 COMMAND=${1:-}
 case $COMMAND in
-  up|down|reset) mkdir -p "$INFRA" && with_lock "$INFRA/.lock" "cmd_$COMMAND" ;;
+  up|down|reset) mkdir -p "$INFRA" && with_lock "$INFRA/infra.lock" "cmd_$COMMAND" ;;
   status) cmd_status ;;
   *) sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 esac
