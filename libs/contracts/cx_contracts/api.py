@@ -29,6 +29,11 @@ READ_MODEL = ConfigDict(extra="ignore", frozen=True)
 
 _ORGANISATION = "The organisation answering; its partnership validates the registration."
 _CONTACT = "The contact person; personal data, shown only to the owner and the partnerships."
+_OWNER_TOKEN = (
+    "The owner's credential for this record, shown once and never again (the service keeps only its hash): "
+    "send it as `Authorization: Bearer <owner_token>` to read, change or withdraw the record. Interim, until "
+    "organisations sign in through the platform's access control; absent then."
+)
 
 
 class HostEntryCreate(BaseModel):
@@ -78,6 +83,7 @@ class HostEntryCreated(BaseModel):
 
     host_id: UUID = Field(description="Id of the new catalogue entry.")
     revision: int = Field(ge=1, description="Revision of the entry; 1 when created, +1 on every change.")
+    owner_token: str | None = Field(default=None, description=_OWNER_TOKEN)
 
 
 class ApplicationCreated(BaseModel):
@@ -87,6 +93,7 @@ class ApplicationCreated(BaseModel):
 
     application_id: UUID = Field(description="Id of the new application.")
     revision: int = Field(ge=1, description="Revision of the application; 1 when created, +1 on every change.")
+    owner_token: str | None = Field(default=None, description=_OWNER_TOKEN)
 
 
 class HostEntryPublic(BaseModel):

@@ -102,6 +102,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.relay_id = uuid.uuid4().hex
         self.published = 0
 
@@ -112,11 +113,16 @@ class OutboxRelay:
     async def start(self) -> None:
         """Run passes in the background until `stop`."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
         """Stop after the current pass; pending entries stay stored for the next start."""
         if self._task is not None:
+            # The flag ends the loop even if a library swallows the cancellation (PyMongo's server selection can
+            # turn it into a timeout error, and Python 3.11's wait_for can lose it), which left stop() waiting.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             try:
                 await self._task
@@ -129,7 +135,7 @@ class OutboxRelay:
         return sum([await c.count_documents(_PENDING) for c in self._collections])
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 busy = await self.run_once()
             except asyncio.CancelledError:
@@ -137,8 +143,8 @@ class OutboxRelay:
             except Exception:
                 logger.exception("outbox pass failed; retrying after the poll interval")
                 busy = 0
-            if busy:
-                continue  # more may be waiting; don't sleep between full batches
+            if busy or self._stopping:
+                continue  # more may be waiting (don't sleep between full batches), or the loop is to end
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
             except TimeoutError:
