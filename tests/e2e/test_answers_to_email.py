@@ -1,0 +1,79 @@
+"""The product's promise, through the gateway on the running system: answers in, ranked hosts and e-mails out."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from cx_contracts import examples
+from cx_kit.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def _mail_domain() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}.example"
+
+
+async def _mails_to(mailpit: str, address: str) -> list[dict]:
+    async with httpx.AsyncClient(base_url=mailpit, timeout=10) as client:
+        found = await client.get("/api/v1/search", params={"query": f'to:"{address}"'})
+        return found.json().get("messages", [])
+
+
+async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(running_system):
+    domain = _mail_domain()
+    host_body = examples.host_entry_payload(0)
+    host_body["contact"] = {"name": "Hanna Host", "email": f"host@{domain}"}
+    visitor_body = examples.application_payload(0)
+    visitor_body["contact"] = {"name": "Vera Visitor", "email": f"visitor@{domain}"}
+    # The visitor wants to learn exactly what this host offers, in the host's words.
+    visitor_body["answers"]["goals"] = host_body["answers"]["expertise"]
+    visitor_body["answers"]["ecosystems"] = host_body["answers"]["ecosystems"]
+    visitor_body["answers"]["languages"] = host_body["answers"]["languages"]
+    visitor_body["answers"]["formats"] = host_body["answers"]["formats"]
+    visitor_body["answers"]["preferred_countries"] = [host_body["organisation"]["country"]]
+    visitor_body["answers"]["excluded_countries"] = []
+    if visitor_body["organisation"]["country"] == host_body["organisation"]["country"]:
+        visitor_body["organisation"]["country"] = "SI" if host_body["organisation"]["country"] != "SI" else "HR"
+
+    async with httpx.AsyncClient(base_url=running_system.gateway, timeout=15) as gateway:
+        host = await gateway.post("/api/catalogue/hosts", json=host_body)
+        assert host.status_code == 201, host.text
+        host_id = host.json()["host_id"]
+        listed = await gateway.get("/api/catalogue/hosts", params={"q": host_body["answers"]["keywords"][0]})
+        assert host_id in {h["host_id"] for h in listed.json()["items"]}
+        assert f"host@{domain}" not in listed.text, "the public catalogue shows no contact"
+
+        application = await gateway.post("/api/applications", json=visitor_body)
+        assert application.status_code == 201, application.text
+        created = application.json()
+        owner = {"Authorization": f"Bearer {created['owner_token']}"}
+
+        async def ranked_hosts() -> list[dict] | None:
+            response = await gateway.get(f"/api/applications/{created['application_id']}/matches", headers=owner)
+            matches = response.json().get("matches") if response.status_code == 200 else None
+            return matches if matches and any(m["host_id"] == host_id for m in matches) else None
+
+        matches = await wait_until(ranked_hosts, timeout=60, interval=0.5, message="the host among the matches")
+        mine = next(m for m in matches if m["host_id"] == host_id)
+        assert mine["rank"] <= 3, matches
+        assert mine["explanation"]["semantic"] > 0
+        assert abs(sum(mine["explanation"].values()) - mine["score"]) < 1e-3, "the explanation adds up to the score"
+        stranger = await gateway.get(f"/api/applications/{created['application_id']}/matches")
+        assert stranger.status_code == 401
+
+    mailpit = running_system.infrastructure.mailpit_url
+    visitor_mail = await wait_until(lambda: _mails_to(mailpit, f"visitor@{domain}"), timeout=60, interval=0.5,
+                                    message="the visitor's e-mail")
+    host_mail = await wait_until(lambda: _mails_to(mailpit, f"host@{domain}"), timeout=60, interval=0.5,
+                                 message="the host's e-mail")
+    # The host may also enter other open applications' lists (re-matching): count the mails about this visitor.
+    about_visitor = [m for m in host_mail if visitor_body["organisation"]["name"] in m["Subject"]]
+    assert len(visitor_mail) == 1 and len(about_visitor) == 1
+    async with httpx.AsyncClient(base_url=mailpit, timeout=10) as client:
+        body = (await client.get(f"/api/v1/message/{visitor_mail[0]['ID']}")).json()
+    assert host_body["organisation"]["name"] in body["Text"]
+    assert host_id in body["HTML"], "the visitor's mail links the host's catalogue page"
