@@ -92,6 +92,8 @@ def make_broker(
         enable_idempotence=True,
         ack_policy=RELIABLE_ACK_POLICY,
         middlewares=(*middlewares, DeadLetterMiddleware.factory(retry=retry, service=client_id)),
+        # Our logger, not FastStream's coloured console one, so its lines leave as JSON like the rest.
+        logger=kwargs.pop("logger", logging.getLogger("cx.broker")),
         **kwargs,
     )
 
