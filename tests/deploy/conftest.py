@@ -10,15 +10,6 @@ import pytest
 # class does not have yet. A check of such a variable is an expected failure, strictly: once the field
 # lands the check passes, pytest reports that as a failure (XPASS strict), and the pair must go from here.
 PENDING_SETTINGS_FIELDS: dict[tuple[str, str], str] = {
-    ("notifier", "SMTP_HOST"): "the notifier's SMTP adapter is not written yet",
-    ("notifier", "SMTP_PORT"): "the notifier's SMTP adapter is not written yet",
-    ("notifier", "SMTP_USERNAME"): "the notifier's SMTP adapter is not written yet",
-    ("notifier", "SMTP_PASSWORD"): "the notifier's SMTP adapter is not written yet",
-    ("notifier", "SMTP_STARTTLS"): "the notifier's SMTP adapter is not written yet",
-    ("notifier", "PUBLIC_BASE_URL"): "the notifier's mail templates are not written yet",
-    ("notifier", "CATALOGUE_URL"): "the notifier's contact lookup is not written yet",
-    ("notifier", "APPLICATIONS_URL"): "the notifier's contact lookup is not written yet",
-    ("matcher", "SNAPSHOT_DIR"): "the matcher's index snapshots are not written yet",
 }
 
 

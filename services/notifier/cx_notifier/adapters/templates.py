@@ -1,0 +1,144 @@
+"""Mail templates: Jinja2, one folder per language (ISO 639-1) under cx_notifier/templates.
+
+Each folder holds, for every mail (visitor-proposal, host-proposal, digest), a subject, a plain-text and
+an HTML template, a `_layout.html` they extend, and `phrases.json` (the sentences that say why a host
+fits, per criterion). Adding a language is adding a folder; English must be there. HTML templates are
+autoescaped, so nothing from an event or a contact card can become markup.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from cx_contracts.questionnaire import OrganisationState
+from cx_contracts.vocabulary import OrganisationKind, country_name
+
+from cx_notifier.domain.explanation import Reason
+from cx_notifier.domain.language import DEFAULT_LANGUAGE
+from cx_notifier.domain.proposals import Digest, HostProposal, ProposedHost, VisitorProposal
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+MAILS = ("visitor-proposal", "host-proposal", "digest")
+REQUIRED_FILES = ("phrases.json", "_layout.html") + tuple(
+    f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")
+)
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """A mail in words: subject, plain text, HTML, and the language they are in."""
+
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+class MailTemplates:
+    """Renders the notifier's mails in a language that has templates."""
+
+    def __init__(self, folder: Path = TEMPLATES_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(folder),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.languages = frozenset(
+            d.name for d in folder.iterdir() if d.is_dir() and all((d / f).is_file() for f in REQUIRED_FILES)
+        )
+        if DEFAULT_LANGUAGE not in self.languages:
+            raise RuntimeError(f"templates for {DEFAULT_LANGUAGE!r} are missing from {folder}")
+        self._phrases = {
+            language: json.loads((folder / language / "phrases.json").read_text("utf-8")) for language in self.languages
+        }
+
+    def visitor_proposal(self, view: VisitorProposal, language: str) -> RenderedMail:
+        """The visitor's mail listing its proposed hosts."""
+        language = self._available(language)
+        return self._render("visitor-proposal", language, **self._visitor_context(view, language))
+
+    def host_proposal(self, view: HostProposal, language: str) -> RenderedMail:
+        """A host's mail naming the visitor organisation that may contact it."""
+        language = self._available(language)
+        return self._render("host-proposal", language, **self._host_context(view, language))
+
+    def digest(self, view: Digest, language: str) -> RenderedMail:
+        """The proposals held back by the cap, in one mail."""
+        language = self._available(language)
+        return self._render(
+            "digest", language,
+            contact_name=view.contact_name, recipient_kind=view.recipient_kind, cap=view.cap, size=view.size,
+            organisation=self._organisation(view.organisation, language),
+            period_start=view.period_start.strftime("%Y-%m-%d %H:%M UTC"),
+            period_end=view.period_end.strftime("%Y-%m-%d %H:%M UTC"),
+            visitor_proposals=[self._visitor_context(v, language) for v in view.visitor_proposals],
+            host_proposals=[self._host_context(h, language) for h in view.host_proposals],
+        )
+
+    def reason_text(self, reason: Reason, audience: str, language: str) -> str:
+        """The sentence saying why a host fits, told to the visitor or to the host."""
+        phrases = self._phrases[self._available(language)]
+        sentence = phrases["criteria"][audience].get(reason.criterion)
+        if sentence is None:
+            sentence = phrases["other_criterion"].format(criterion=reason.criterion.replace("_", " "))
+        return sentence
+
+    def _available(self, language: str) -> str:
+        return language if language in self.languages else DEFAULT_LANGUAGE
+
+    def _render(self, mail: str, language: str, **context: Any) -> RenderedMail:
+        context = {**context, "language": language, "layout": f"{language}/_layout.html"}
+        subject = " ".join(self._env.get_template(f"{language}/{mail}.subject.txt").render(context).split())
+        text = self._env.get_template(f"{language}/{mail}.txt").render(context)
+        html = self._env.get_template(f"{language}/{mail}.html").render({**context, "subject": subject})
+        return RenderedMail(subject=subject, text=text.strip() + "\n", html=html.strip() + "\n", language=language)
+
+    def _visitor_context(self, view: VisitorProposal, language: str) -> dict[str, Any]:
+        return {
+            "contact_name": view.contact_name,
+            "visitor": self._organisation(view.visitor, language),
+            "trigger": view.trigger,
+            "hosts": [self._proposed_host(host, language) for host in view.hosts],
+            "matches_page": view.matches_page,
+        }
+
+    def _host_context(self, view: HostProposal, language: str) -> dict[str, Any]:
+        return {
+            "contact_name": view.contact_name,
+            "host": self._organisation(view.host, language),
+            "visitor": self._organisation(view.visitor, language),
+            "rank": view.rank,
+            "reasons": self._reasons(view.reasons, "host", language),
+            "host_page": view.host_page,
+        }
+
+    def _proposed_host(self, host: ProposedHost, language: str) -> dict[str, Any]:
+        return {
+            "organisation": self._organisation(host.organisation, language),
+            "rank": host.rank,
+            "reasons": self._reasons(host.reasons, "visitor", language),
+            "page": host.page,
+        }
+
+    def _reasons(self, reasons: tuple[Reason, ...], audience: str, language: str) -> list[dict[str, Any]]:
+        return [{"text": self.reason_text(r, audience, language), "share": r.share, "criterion": r.criterion}
+                for r in reasons]
+
+    def _organisation(self, organisation: OrganisationState, language: str) -> dict[str, str]:
+        phrases = self._phrases[language]
+        kind = OrganisationKind(organisation.kind)
+        return {
+            "name": organisation.name,
+            "kind": phrases.get("organisation_kinds", {}).get(kind.value, kind.label),
+            "city": organisation.city,
+            "country": phrases.get("countries", {}).get(organisation.country)
+            or country_name(organisation.country) or organisation.country,
+            "website": str(organisation.website),
+        }

@@ -1,0 +1,142 @@
+"""The sent-mail ledger's words: one entry per (match run, recipient), or per digest, and what became of it.
+
+An entry is written *before* its mail is sent (status pending) and updated after (sent, skipped, ...), so
+a restart knows what was done. Entries hold no personal data: contacts are read from the owning services
+at send time, and only ids, ranks and explanations (what the events already carry) are kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cx_contracts.events import HostMatch, MatchFound, NotificationKind
+
+# Ids derived from ledger ids (notification ids, event ids) are UUIDv5 in this namespace, so they are the
+# same on every replay and every replica.
+LEDGER_NAMESPACE = UUID("3d0b8c1e-6a43-4f57-9a52-5d1c0f3e8b27")
+
+RecipientKind = Literal["host", "visitor"]
+
+
+class MailStatus(StrEnum):
+    """Where a ledger entry stands."""
+
+    PENDING = "pending"  # planned; the mail is to be sent (or is being sent, if claimed)
+    SENT = "sent"  # the mail relay accepted the message
+    SKIPPED = "skipped"  # nothing to send: the organisation is unknown, withdrawn or erased, or no host is left
+    DEFERRED = "deferred"  # over the recipient's cap: waits for the period's digest
+    DIGESTED = "digested"  # a deferred proposal that went out in a digest
+    REJECTED = "rejected"  # the relay refused the recipient for good (5xx); retrying cannot help
+
+
+# Statuses after which nothing more happens to an entry.
+FINAL_STATUSES = frozenset({MailStatus.SENT, MailStatus.SKIPPED, MailStatus.DIGESTED, MailStatus.REJECTED})
+
+
+class LedgerEntry(BaseModel):
+    """One mail the notifier means to send, and what became of it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(description="Deterministic: `<match_run_id>/<recipient_id>` or `digest/<recipient_id>/<period>`.")
+    kind: NotificationKind
+    recipient_kind: RecipientKind
+    recipient_id: str
+    match_run_id: str | None = None
+    application_id: str | None = None
+    trigger: str | None = None
+    matches: list[HostMatch] = Field(
+        default_factory=list, description="A visitor's proposed hosts, or a host's own line of the ranking."
+    )
+    period: int = Field(description="The cap period the entry was planned in (see RecipientCap).")
+    status: MailStatus
+    message_id: str
+    members: list[str] = Field(default_factory=list, description="A digest's deferred entries.")
+    planned_at: datetime
+    attempts: int = Field(0, description="Claims taken to send it; one per SMTP conversation started.")
+    failed_attempts: int = Field(0, description="Attempts the relay certainly did not accept.")
+    uncertain_attempts: int = Field(0, description="Attempts lost after the message data went out.")
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+    reason: str | None = None
+    digest_id: str | None = None
+
+    def unconfirmed_attempts(self) -> int:
+        """Attempts that neither failed for certain nor were recorded as the one that was sent.
+
+        Only these can have produced a second copy of the mail: the process died (or lost the connection)
+        after the relay may have accepted the message and before the ledger said so.
+        """
+        succeeded = 1 if self.status is MailStatus.SENT else 0
+        return max(0, self.attempts - self.failed_attempts - succeeded)
+
+    def to_document(self) -> dict[str, object]:
+        """The entry as stored (`id` becomes `_id`)."""
+        document = self.model_dump(mode="python", exclude={"id"})
+        document["_id"] = self.id
+        document["matches"] = [match.model_dump(mode="json") for match in self.matches]
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict[str, object]) -> "LedgerEntry":
+        """Read a stored entry (tolerates the relay's outbox fields)."""
+        return cls.model_validate({**document, "id": document["_id"]})
+
+
+def proposal_id(match_run_id: UUID | str, recipient_id: UUID | str) -> str:
+    """Ledger id of a run's mail to one recipient: the same on every redelivery and replay."""
+    return f"{match_run_id}/{recipient_id}"
+
+
+def digest_id(recipient_id: UUID | str, period: int) -> str:
+    """Ledger id of one recipient's digest of one cap period."""
+    return f"digest/{recipient_id}/{period}"
+
+
+def message_id(entry_id: str, domain: str) -> str:
+    """The mail's Message-ID: one per ledger entry, so a copy sent twice is recognisable downstream."""
+    return "<" + entry_id.replace("/", ".") + "@" + domain + ">"
+
+
+def notification_id(entry_id: str) -> UUID:
+    """Id of the notification in NotificationSent (stable for the entry)."""
+    return uuid5(LEDGER_NAMESPACE, entry_id)
+
+
+def notification_event_id(entry_id: str) -> UUID:
+    """event_id of the entry's NotificationSent: stable, so a consumer drops a repeat."""
+    return uuid5(LEDGER_NAMESPACE, entry_id + "#sent")
+
+
+def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime) -> list[LedgerEntry]:
+    """The entries a match run asks for: the visitor's first, then one per proposed host in rank order.
+
+    All start pending; the caller turns those over a recipient's cap into deferred ones.
+    A run with no host proposes nothing, so its visitor entry is planned as skipped.
+    """
+    run = str(match.match_run_id)
+    application = str(match.application_id)
+
+    def entry(kind: NotificationKind, recipient_kind: RecipientKind, recipient: str,
+              matches: list[HostMatch]) -> LedgerEntry:
+        entry_id = proposal_id(run, recipient)
+        empty = not matches
+        return LedgerEntry(
+            id=entry_id, kind=kind, recipient_kind=recipient_kind, recipient_id=recipient, match_run_id=run,
+            application_id=application, trigger=match.trigger, matches=matches, period=period,
+            status=MailStatus.SKIPPED if empty else MailStatus.PENDING,
+            reason="no host proposed" if empty else None,
+            message_id=message_id(entry_id, domain), planned_at=now,
+        )
+
+    entries = [entry(NotificationKind.MATCH_PROPOSAL_VISITOR, "visitor", application, list(match.matches))]
+    entries += [
+        entry(NotificationKind.MATCH_PROPOSAL_HOST, "host", str(host.host_id), [host]) for host in match.matches
+    ]
+    return entries

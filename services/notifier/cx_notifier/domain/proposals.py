@@ -1,0 +1,134 @@
+"""What each mail says, before it is put into words: language-neutral views built from ledger and contacts.
+
+A visitor hears which hosts were proposed and why; a host hears which visitor organisation may contact
+it and why; a recipient over its cap gets the rest in one digest. Links all start at one public URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from cx_contracts.api import ContactCard
+from cx_contracts.questionnaire import OrganisationState
+
+from cx_notifier.domain.explanation import Reason, reasons
+from cx_notifier.domain.ledger import LedgerEntry
+
+
+@dataclass(frozen=True)
+class Links:
+    """The platform's public pages, under one base URL (the gateway)."""
+
+    base: str
+
+    def host_page(self, host_id: str) -> str:
+        """A host's catalogue page."""
+        return f"{self.base.rstrip('/')}/catalogue/hosts/{host_id}"
+
+    def matches_page(self, application_id: str) -> str:
+        """An application's latest proposals."""
+        return f"{self.base.rstrip('/')}/applications/{application_id}/matches"
+
+
+@dataclass(frozen=True)
+class ProposedHost:
+    """One host in a visitor's mail."""
+
+    host_id: str
+    rank: int
+    organisation: OrganisationState
+    reasons: tuple[Reason, ...]
+    page: str
+
+
+@dataclass(frozen=True)
+class VisitorProposal:
+    """The visitor's mail: its proposed hosts, best first."""
+
+    contact_name: str
+    visitor: OrganisationState
+    application_id: str
+    trigger: str
+    hosts: tuple[ProposedHost, ...]
+    matches_page: str
+
+
+@dataclass(frozen=True)
+class HostProposal:
+    """A host's mail: which visitor organisation may contact it, and why the host fits."""
+
+    contact_name: str
+    host: OrganisationState
+    host_id: str
+    visitor: OrganisationState
+    rank: int
+    reasons: tuple[Reason, ...]
+    host_page: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The proposals a recipient did not get one by one because of its cap, in one mail."""
+
+    contact_name: str
+    recipient_kind: str
+    organisation: OrganisationState
+    visitor_proposals: tuple[VisitorProposal, ...]
+    host_proposals: tuple[HostProposal, ...]
+    cap: int
+    period_start: datetime
+    period_end: datetime
+
+    @property
+    def size(self) -> int:
+        """How many proposals the digest holds."""
+        return len(self.visitor_proposals) + len(self.host_proposals)
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A rendered mail, ready for the relay. Holds personal data: lives only while it is being sent."""
+
+    message_id: str
+    to_name: str
+    to_address: str
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+def visitor_proposal(
+    entry: LedgerEntry, visitor: ContactCard, hosts: Mapping[str, ContactCard | None], links: Links
+) -> VisitorProposal | None:
+    """The visitor's mail for `entry`; hosts gone from the catalogue (no card) are left out; None if none is left."""
+    proposed = []
+    for match in sorted(entry.matches, key=lambda m: m.rank):
+        card = hosts.get(str(match.host_id))
+        if card is None:
+            continue
+        proposed.append(
+            ProposedHost(
+                host_id=str(match.host_id), rank=match.rank, organisation=card.organisation,
+                reasons=reasons(match.explanation), page=links.host_page(str(match.host_id)),
+            )
+        )
+    if not proposed:
+        return None
+    return VisitorProposal(
+        contact_name=visitor.contact.name, visitor=visitor.organisation, application_id=str(entry.application_id),
+        trigger=entry.trigger or "new-application", hosts=tuple(proposed),
+        matches_page=links.matches_page(str(entry.application_id)),
+    )
+
+
+def host_proposal(entry: LedgerEntry, host: ContactCard, visitor: ContactCard, links: Links) -> HostProposal:
+    """The host's mail for `entry`: the visitor organisation (never its contact person) and the host's reasons."""
+    match = entry.matches[0]
+    return HostProposal(
+        contact_name=host.contact.name, host=host.organisation, host_id=entry.recipient_id,
+        visitor=visitor.organisation, rank=match.rank, reasons=reasons(match.explanation),
+        host_page=links.host_page(entry.recipient_id),
+    )
