@@ -1,0 +1,250 @@
+"""End to end through the real broker at 10k hosts: latency one application at a time, then throughput.
+
+    uv run --no-sync python bench/bench_pipeline.py [--latency 300] [--throughput 1000]
+
+1. Own namespaced topics (6 partitions) and database; the 10k generated hosts are published on the host
+   topic, and a snapshot of them is written with the service's code from their cached embeddings (so the
+   service restores instead of embedding 10k texts; the restore is part of what is measured at start-up).
+2. The matcher runs as its own process (`python -m cx_matcher`), as in production.
+3. Latency: one visitor answer published, its MatchFound awaited, then the next: publish -> MatchFound
+   received, measured in this process.
+4. Model reference: this process encodes the throughput set's goal texts alone (batch 32), in the same run.
+5. Throughput: the next applications are published at once; applications per second = count / (time from
+   the first publish to the last MatchFound received), compared with the model's own texts per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from typing import Any
+
+import common
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from cx_contracts.events import HostAnswersSubmitted, MatchFound, VisitorAnswersSubmitted, event_headers, \
+    event_key, event_value, parse_event
+from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
+from cx_kit.kafka import ensure_topics
+from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher.adapters.snapshots import SnapshotStore
+from cx_matcher.domain.profiles import HostProfile, visitor_text
+
+BOOTSTRAP = os.environ.get("CX_BENCH_KAFKA", "127.0.0.1:9092")
+MONGO = os.environ.get("CX_BENCH_MONGO", "mongodb://127.0.0.1:27017")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def status(port: int) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/matcher/status", timeout=2) as response:
+            return json.loads(response.read())
+    except Exception:
+        return None
+
+
+async def publish_hosts(producer: AIOKafkaProducer, topic: str, hosts: list[dict]) -> list[tuple[int, int]]:
+    """Publish every host; returns where each landed (partition, offset)."""
+    futures = []
+    for line in hosts:
+        event = HostAnswersSubmitted.model_validate({**line, "revision": 1})
+        futures.append(await producer.send(topic, event_value(event), key=event_key(event),
+                                           headers=event_headers(event)))
+    metadata = await asyncio.gather(*futures)
+    return [(m.partition, m.offset) for m in metadata]
+
+
+def write_snapshot(directory, topic: str, hosts: list[dict], vectors, positions) -> float:
+    """The snapshot the service would have written after reading the host topic."""
+    index = HostIndex(vectors.shape[1])
+    changes = []
+    for line, vector, position in zip(hosts, vectors, positions, strict=True):
+        event = HostAnswersSubmitted.model_validate({**line, "revision": 1})
+        profile = HostProfile.from_answers(event.host_id, 1, event.organisation, event.answers)
+        changes.append(HostChange(event.host_id, profile, vector, position))
+    index.apply(changes)
+    ends: dict[int, int] = {}
+    for partition, offset in positions:
+        ends[partition] = max(ends.get(partition, 0), offset + 1)
+    index.cover(ends)
+    header, data = index.snapshot_state()
+    header.update(model="all-MiniLM-L6-v2", topic=topic)
+    started = time.perf_counter()
+    SnapshotStore(directory).write(header, data)
+    return time.perf_counter() - started
+
+
+def visitor_event(line: dict) -> VisitorAnswersSubmitted:
+    return VisitorAnswersSubmitted.model_validate({**line, "application_id": str(uuid.uuid4()), "revision": 1})
+
+
+async def match_found_consumer(topic: str) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    partitions = [TopicPartition(topic, p) for p in range(6)]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    return consumer
+
+
+async def receive(consumer: AIOKafkaConsumer, wanted: set[str], arrivals: dict[str, float], deadline: float) -> None:
+    """Read MatchFound until every application in `wanted` has one (arrival times into `arrivals`)."""
+    while wanted - arrivals.keys():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(wanted - arrivals.keys())} MatchFound missing")
+        batch = await consumer.getmany(timeout_ms=200)
+        now = time.perf_counter()
+        for records in batch.values():
+            for record in records:
+                event = parse_event(MATCH_FOUND, record.value, record.headers, key=record.key)
+                assert isinstance(event, MatchFound)
+                arrivals.setdefault(str(event.application_id), now)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    hosts, host_vectors, visitors, _ = common.load_generated()
+    namespace = f"bench{uuid.uuid4().hex[:8]}."
+    specs = []
+    for spec in EVENT_TOPICS:
+        if spec.name in (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND):
+            mine = TopicSpec(namespace + spec.name, spec.key, dict(spec.config), spec.partitions)
+            specs += [mine, mine.dead_letter]
+    await ensure_topics(BOOTSTRAP, specs)
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    snapshots = common.CACHE / f"pipeline-snapshots-{namespace.rstrip('.')}"
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
+    await producer.start()
+    service = None
+    result: dict[str, Any] = {"machine_before": common.machine(), "busiest_processes": common.busiest_processes()}
+    try:
+        positions = await publish_hosts(producer, namespace + HOST_ANSWERS, hosts)
+        result["snapshot_write_seconds"] = round(write_snapshot(snapshots, namespace + HOST_ANSWERS, hosts,
+                                                                host_vectors, positions), 2)
+        port = free_port()
+        env = {**os.environ, "CX_MATCHER_ENVIRONMENT": "test", "CX_MATCHER_TOPIC_NAMESPACE": namespace,
+               "CX_MATCHER_MONGO_DATABASE": database, "CX_MATCHER_SNAPSHOT_DIR": str(snapshots),
+               "CX_MATCHER_HTTP_PORT": str(port), "CX_MATCHER_LOG_LEVEL": "WARNING", "CX_MATCHER_AS_OF": "2027-01-04",
+               "CX_MATCHER_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP, "CX_MATCHER_MONGO_URL": MONGO}
+        started = time.perf_counter()
+        service = subprocess.Popen([sys.executable, "-m", "cx_matcher"], env=env, cwd=common.ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=open(common.CACHE / "pipeline-service.log", "w"))
+        while True:
+            state = status(port)
+            if state and state["ready"] and len(state["visitor_topic"]["partitions"]) == 6:
+                break
+            if service.poll() is not None or time.perf_counter() - started > 600:
+                raise RuntimeError("the matcher did not start; see bench/cache/pipeline-service.log")
+            await asyncio.sleep(0.2)
+        result["service_start_seconds"] = round(time.perf_counter() - started, 1)
+        result["service_after_start"] = {"hosts": state["index"]["hosts"], "texts_encoded": state["model"]["texts_encoded"],
+                                         "restore_seconds": state["snapshots"]["restore_seconds"],
+                                         "catch_up_seconds": state["catch_up_seconds"]}
+        consumer = await match_found_consumer(namespace + MATCH_FOUND)
+        try:
+            # Latency: one application at a time.
+            for line in visitors[:10]:  # warm-up: first calls pay for lazy initialisation
+                event = visitor_event(line)
+                await producer.send_and_wait(namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event),
+                                             headers=event_headers(event))
+                await receive(consumer, {str(event.application_id)}, {}, time.monotonic() + 60)
+            latencies = []
+            for line in visitors[10:10 + args.latency]:
+                event = visitor_event(line)
+                arrivals: dict[str, float] = {}
+                sent = time.perf_counter()
+                await producer.send_and_wait(namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event),
+                                             headers=event_headers(event))
+                await receive(consumer, {str(event.application_id)}, arrivals, time.monotonic() + 60)
+                latencies.append(arrivals[str(event.application_id)] - sent)
+            result["latency_one_at_a_time"] = common.percentiles(latencies)
+            print(json.dumps({"latency": result["latency_one_at_a_time"]}), flush=True)
+
+            # The model alone on the throughput set's texts, in this process, while the service idles.
+            batch_lines = visitors[10 + args.latency:10 + args.latency + args.throughput]
+            from cx_matcher.app import load_embedder
+            from cx_matcher.cli import ApplicationLine
+            from cx_matcher.settings import Settings
+
+            embedder = load_embedder(Settings(environment="test"))
+            texts = [visitor_text(ApplicationLine.model_validate(line).answers) for line in batch_lines]
+            embedder.encode(texts[:32])
+            started = time.perf_counter()
+            for start in range(0, len(texts), 32):
+                embedder.encode(texts[start:start + 32])
+            model_rate = len(texts) / (time.perf_counter() - started)
+            del embedder
+
+            # Throughput: everything published at once, batches form in the service.
+            events = [visitor_event(line) for line in batch_lines]
+            arrivals = {}
+            first_sent = time.perf_counter()
+            sends = [await producer.send(namespace + VISITOR_ANSWERS, event_value(e), key=event_key(e),
+                                         headers=event_headers(e)) for e in events]
+            receiving = asyncio.create_task(receive(consumer, {str(e.application_id) for e in events}, arrivals,
+                                                    time.monotonic() + 1200))
+            await asyncio.gather(*sends)
+            await receiving
+            elapsed = max(arrivals.values()) - first_sent
+            pipeline_rate = len(events) / elapsed
+            result["throughput"] = {"applications": len(events), "seconds": round(elapsed, 2),
+                                    "applications_per_second": round(pipeline_rate, 1),
+                                    "model_alone_texts_per_second_batch32": round(model_rate, 1),
+                                    "ratio": round(pipeline_rate / model_rate, 3)}
+            print(json.dumps({"throughput": result["throughput"]}), flush=True)
+        finally:
+            await consumer.stop()
+        final = status(port) or {}
+        result["service_at_end"] = {"runs": final.get("runs"), "open_applications": final.get("open_applications")}
+    finally:
+        result["machine_after"] = common.machine()
+        if service is not None and service.poll() is None:
+            service.send_signal(signal.SIGTERM)
+            try:
+                service.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                service.kill()
+        await producer.stop()
+        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        await admin.start()
+        try:
+            await admin.delete_topics([s.name for s in specs])
+        except Exception:
+            pass
+        await admin.close()
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(MONGO)
+        await client.drop_database(database)
+        await client.close()
+        shutil.rmtree(snapshots, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=int, default=300)
+    parser.add_argument("--throughput", type=int, default=1000)
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    common.write_result("pipeline", result)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The scheme's hard rules: a host that breaks one is never proposed, whatever its score.
+
+DESIGN.md: host in another country, not in an excluded country, a shared language, a shared format, dates
+that overlap for the requested days, capacity left. Two readings are made here and documented in
+docs/matching-quality.md:
+
+- dates: the exchange is one contiguous stay, so some period that the host is available (touching ranges
+  joined; none given means any time) and the visitor can travel (no window means any time), counted from
+  `as_of` on, must hold at least the requested working days; and those days must not exceed the host's
+  `max_days`;
+- capacity: the host's `capacity` counts exchanges, not people, so the rule is "fewer exchanges accepted
+  than the capacity". The matcher is told accepted exchanges per host (none exist in the platform yet, so
+  every published host has capacity left); `participants` is not compared with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from enum import StrEnum
+
+from cx_contracts.questionnaire import working_days
+from cx_contracts.scalars import EARLIEST_DATE, LATEST_DATE
+
+from cx_matcher.domain.profiles import HostProfile, Period, VisitorProfile
+
+
+class Rule(StrEnum):
+    """One hard rule; its value names it in logs, tests and the evaluation report."""
+
+    OTHER_COUNTRY = "other_country"
+    NOT_EXCLUDED = "not_excluded"
+    SHARED_LANGUAGE = "shared_language"
+    SHARED_FORMAT = "shared_format"
+    LENGTH_ACCEPTED = "length_accepted"
+    DATES_OVERLAP = "dates_overlap"
+    CAPACITY_LEFT = "capacity_left"
+
+
+_ANY_TIME: Period = (EARLIEST_DATE, LATEST_DATE)
+
+
+def common_periods(visitor: VisitorProfile, host: HostProfile, as_of: date | None = None) -> Iterator[Period]:
+    """Periods in which the host receives and the visitor can travel, from `as_of` on (None: no lower bound)."""
+    window = visitor.travel_window or _ANY_TIME
+    start_floor = window[0] if as_of is None else max(window[0], as_of)
+    for host_start, host_end in host.availability or (_ANY_TIME,):
+        start, end = max(host_start, start_floor), min(host_end, window[1])
+        if start <= end:
+            yield start, end
+
+
+def dates_fit(visitor: VisitorProfile, host: HostProfile, as_of: date | None = None) -> bool:
+    """Whether one common period holds the visitor's requested working days."""
+    return any(working_days(start, end) >= visitor.days for start, end in common_periods(visitor, host, as_of))
+
+
+def broken_rules(
+    visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, accepted: int = 0
+) -> list[Rule]:
+    """Every hard rule the pair breaks (empty when the host may be proposed)."""
+    broken = []
+    if host.country == visitor.country:
+        broken.append(Rule.OTHER_COUNTRY)
+    if host.country in visitor.excluded_countries:
+        broken.append(Rule.NOT_EXCLUDED)
+    if host.languages.isdisjoint(visitor.languages):
+        broken.append(Rule.SHARED_LANGUAGE)
+    if host.formats.isdisjoint(visitor.formats):
+        broken.append(Rule.SHARED_FORMAT)
+    if visitor.days > host.max_days:
+        broken.append(Rule.LENGTH_ACCEPTED)
+    if not dates_fit(visitor, host, as_of):
+        broken.append(Rule.DATES_OVERLAP)
+    if accepted >= host.capacity:
+        broken.append(Rule.CAPACITY_LEFT)
+    return broken
+
+
+def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, accepted: int = 0) -> bool:
+    """Every hard rule but the dates (the costliest to check) holds."""
+    return (
+        host.country != visitor.country
+        and host.country not in visitor.excluded_countries
+        and not host.languages.isdisjoint(visitor.languages)
+        and not host.formats.isdisjoint(visitor.formats)
+        and visitor.days <= host.max_days
+        and accepted < host.capacity
+    )
+
+
+def fits(visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, accepted: int = 0) -> bool:
+    """True when the pair breaks no hard rule; cheapest checks first, since most candidates fail one."""
+    return fits_apart_from_dates(visitor, host, accepted=accepted) and dates_fit(visitor, host, as_of)

@@ -1,0 +1,159 @@
+"""The blended score of a host for a visitor, and its explanation: each criterion's contribution.
+
+Every criterion is a number in [0, 1]; the score is the weighted sum, and the explanation lists each
+weighted term, so its values add up to the score:
+
+- semantic: cosine similarity of the visitor's goals and the host's expertise (embeddings), below 0 as 0;
+- ecosystems, topics, activities: the share of what the visitor asked for that the host offers
+  (|wanted & offered| / |wanted|), so a host offering more than asked is not penalised for it;
+- keywords: the share of the visitor's keywords that a host keyword matches after normalisation
+  (equal, or one's words contained in the other's: "offshore wind" matches "floating offshore wind");
+- preferred_country: 1 when the host is in one of the visitor's preferred countries.
+
+The weights are configuration (settings `weights`). The defaults are the best of a 960-point grid on the
+evaluation set's development split (semantic 1 : ecosystems 0.2 : topics 0.2 : activities 0.05 : keywords 0.3
+: preferred country 0.1, normalised to sum 1) and were then checked on the held-out test split
+(docs/matching-quality.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cx_matcher.domain.profiles import HostProfile, KeywordForm, VisitorProfile
+
+CRITERIA: tuple[str, ...] = ("semantic", "ecosystems", "topics", "activities", "keywords", "preferred_country")
+
+# Contributions are rounded so that the published explanation is readable and sums exactly to the score.
+DECIMALS = 6
+
+
+class ScoringWeights(BaseModel):
+    """How much each criterion counts; non-negative, at least one above zero."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    semantic: float = Field(0.5405, ge=0, le=10, description="Weight of goals-to-expertise cosine similarity.")
+    ecosystems: float = Field(0.1081, ge=0, le=10, description="Weight of the ecosystems the host shares.")
+    topics: float = Field(0.1081, ge=0, le=10, description="Weight of the topics the host shares.")
+    activities: float = Field(0.027, ge=0, le=10, description="Weight of the wanted activities the host offers.")
+    keywords: float = Field(0.1622, ge=0, le=10, description="Weight of the visitor's keywords the host shares.")
+    preferred_country: float = Field(0.0541, ge=0, le=10, description="Bonus for a host in a preferred country.")
+
+    @model_validator(mode="after")
+    def _something_counts(self) -> ScoringWeights:
+        if not any(getattr(self, name) > 0 for name in CRITERIA):
+            raise ValueError("at least one scoring weight must be above zero")
+        return self
+
+    @property
+    def vector(self) -> tuple[float, ...]:
+        """The weights in CRITERIA order."""
+        return tuple(getattr(self, name) for name in CRITERIA)
+
+    def as_dict(self) -> dict[str, float]:
+        """Criterion -> weight, in CRITERIA order."""
+        return {name: getattr(self, name) for name in CRITERIA}
+
+    @property
+    def non_semantic_total(self) -> float:
+        """The most the criteria other than semantic can add to any score."""
+        return self.ecosystems + self.topics + self.activities + self.keywords + self.preferred_country
+
+    def fingerprint(self) -> str:
+        """A short stable id of these weights, part of MatchFound's model_version."""
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A score and the contributions it is the sum of."""
+
+    score: float
+    explanation: dict[str, float]
+
+
+def coverage(wanted: frozenset[str], offered: frozenset[str]) -> float:
+    """The share of `wanted` found in `offered` (0 when nothing is wanted)."""
+    if not wanted:
+        return 0.0
+    return len(wanted & offered) / len(wanted)
+
+
+def keywords_match(wanted: KeywordForm, offered: KeywordForm) -> bool:
+    """Two normalised keywords match when equal or when one's words all occur in the other."""
+    if wanted == offered:
+        return True
+    wanted_words, offered_words = set(wanted), set(offered)
+    return wanted_words <= offered_words or offered_words <= wanted_words
+
+
+def keyword_coverage(wanted: Sequence[KeywordForm], offered: Sequence[KeywordForm]) -> float:
+    """The share of the visitor's keywords that some host keyword matches."""
+    if not wanted or not offered:
+        return 0.0
+    offered_set = set(offered)
+    hits = sum(1 for form in wanted if form in offered_set or any(keywords_match(form, o) for o in offered))
+    return hits / len(wanted)
+
+
+def criteria(visitor: VisitorProfile, host: HostProfile, cosine: float) -> dict[str, float]:
+    """Each criterion's raw value in [0, 1] for this pair, `cosine` being goals-to-expertise similarity."""
+    return dict(zip(CRITERIA, raw_criteria(visitor, host, cosine), strict=True))
+
+
+def raw_criteria(visitor: VisitorProfile, host: HostProfile, cosine: float) -> tuple[float, ...]:
+    """Each criterion's raw value, in CRITERIA order."""
+    return (
+        min(max(cosine, 0.0), 1.0),
+        coverage(visitor.ecosystems, host.ecosystems),
+        coverage(visitor.topics, host.topics),
+        coverage(visitor.activities, host.activities),
+        keyword_coverage(visitor.keywords, host.keywords),
+        1.0 if host.country in visitor.preferred_countries else 0.0,
+    )
+
+
+def contributions(raw: Sequence[float], weights: ScoringWeights) -> tuple[float, ...]:
+    """Each criterion's weighted, rounded contribution, in CRITERIA order."""
+    return tuple(round(weight * value, DECIMALS) for weight, value in zip(weights.vector, raw, strict=True))
+
+
+def total(parts: Sequence[float]) -> float:
+    """The score the contributions add up to."""
+    return round(math.fsum(parts), DECIMALS)
+
+
+def blend(raw: dict[str, float], weights: ScoringWeights) -> Scored:
+    """Weight the criteria; the explanation's values sum to the score."""
+    parts = contributions([raw[name] for name in CRITERIA], weights)
+    return Scored(score=total(parts), explanation=dict(zip(CRITERIA, parts, strict=True)))
+
+
+def score(visitor: VisitorProfile, host: HostProfile, cosine: float, weights: ScoringWeights) -> Scored:
+    """The blended score of `host` for `visitor`, with its explanation."""
+    parts = contributions(raw_criteria(visitor, host, cosine), weights)
+    return Scored(score=total(parts), explanation=dict(zip(CRITERIA, parts, strict=True)))
+
+
+def score_without_keywords(visitor: VisitorProfile, host: HostProfile, cosine: float,
+                           weights: ScoringWeights) -> float:
+    """The score before the keyword criterion, unrounded: with `weights.keywords` added, an upper bound."""
+    w = weights
+    return (w.semantic * min(max(cosine, 0.0), 1.0)
+            + w.ecosystems * coverage(visitor.ecosystems, host.ecosystems)
+            + w.topics * coverage(visitor.topics, host.topics)
+            + w.activities * coverage(visitor.activities, host.activities)
+            + (w.preferred_country if host.country in visitor.preferred_countries else 0.0))
+
+
+def score_bound(cosine: float, weights: ScoringWeights) -> float:
+    """The highest score any host with goals-to-expertise similarity `cosine` (or less) can reach."""
+    return weights.semantic * min(max(cosine, 0.0), 1.0) + weights.non_semantic_total

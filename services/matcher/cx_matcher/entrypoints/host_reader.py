@@ -1,0 +1,292 @@
+"""The host-topic reader: every replica reads every partition of cx.catalogue.host-answers.v1 into its index.
+
+No consumer group: the host catalogue is state replicated to each replica, not work split between them.
+The reader assigns itself all partitions, restores the newest snapshot (index, profiles, and the offsets
+they cover) and reads only what came after; at start-up it reads up to the end offsets before the visitor
+subscriber starts, so no application is matched against a half-loaded catalogue. Then it follows the
+topic, re-matching open applications as hosts arrive, and writes a snapshot every `snapshot_interval_s`
+while hosts change, and once more at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka import KafkaBroker
+
+from cx_contracts.events import HostAnswersSubmitted
+from cx_contracts.topics import HOST_ANSWERS
+
+from cx_matcher.adapters.dead_letters import HostDeadLetters
+from cx_matcher.adapters.host_index import HostIndex
+from cx_matcher.adapters.snapshots import SnapshotInfo, SnapshotStore
+from cx_matcher.service import LiveMatching
+from cx_matcher.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# A catch-up poll that returns nothing for this long while partitions look behind means the records there
+# were compacted away (or are aborted transactions): the reader counts itself caught up.
+STALL_S = 5.0
+
+
+@dataclass
+class HostReaderStatus:
+    """What GET /api/matcher/status reports about the host topic and snapshots."""
+
+    ready: bool = False
+    restored_from: str | None = None
+    restored_hosts: int = 0
+    restore_seconds: float | None = None
+    catch_up_records: int = 0
+    catch_up_seconds: float | None = None
+    last_snapshot: SnapshotInfo | None = None
+    snapshot_failures: int = 0
+    positions: dict[int, int] = field(default_factory=dict)
+    end_offsets: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def lag(self) -> int:
+        """Host records not yet in the index."""
+        return sum(max(0, end - self.positions.get(p, 0)) for p, end in self.end_offsets.items())
+
+
+class HostTopicReader:
+    """Restores, catches up with and then follows the host topic; a background worker of the service."""
+
+    def __init__(self, settings: Settings, matching: LiveMatching, *, broker: KafkaBroker,
+                 dead_letters: HostDeadLetters, snapshots: SnapshotStore | None) -> None:
+        self.settings = settings
+        self.matching = matching
+        self.broker = broker
+        self.dead_letters = dead_letters
+        self.snapshots = snapshots
+        self.topic = settings.topic(HOST_ANSWERS)
+        self.status = HostReaderStatus()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self._task: asyncio.Task[None] | None = None
+        self._snapshot_mark: tuple[int, dict[int, int]] | None = None
+        self._last_snapshot_at = time.monotonic()
+
+    # -- start-up --------------------------------------------------------------------------------------
+
+    async def catch_up(self) -> None:
+        """Restore the newest snapshot, then read the host topic up to its end offsets (a start-up hook)."""
+        started = time.perf_counter()
+        # The producer is needed to dead-letter a bad host record met while catching up.
+        await self.broker.connect()
+        self._restore()
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.settings.service_name}-hosts",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        partitions = await self._topic_partitions()
+        await consumer.start()
+        self._consumer = consumer
+        self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        consumer.assign(self._partitions)
+        ends = await consumer.end_offsets(self._partitions)
+        index = self.matching.index
+        if any(index.offsets.get(tp.partition, 0) > ends[tp] for tp in self._partitions):
+            # The snapshot covers records the topic no longer has (it was recreated): start from scratch.
+            logger.warning("snapshot is ahead of the host topic; rebuilding the index from the topic")
+            self._replace_index(self._empty_index())
+            self.status.restored_from = None
+        for tp in self._partitions:
+            if tp.partition in self.matching.index.offsets:
+                consumer.seek(tp, self.matching.index.offsets[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        self.status.end_offsets = {tp.partition: ends[tp] for tp in self._partitions}
+        await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
+        self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
+        self.status.ready = True
+        logger.info("host topic caught up", extra={"hosts": len(self.matching.index),
+                                                   "records": self.status.catch_up_records,
+                                                   "seconds": self.status.catch_up_seconds})
+
+    async def _topic_partitions(self) -> list[int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                                    client_id=f"{self.settings.service_name}-hosts-admin")
+        await admin.start()
+        try:
+            described = await admin.describe_topics([self.topic])
+        finally:
+            await admin.close()
+        partitions = [p["partition"] for t in described if t["topic"] == self.topic and not t["error_code"]
+                      for p in t["partitions"]]
+        if not partitions:
+            raise RuntimeError(f"host topic {self.topic} does not exist; create the topics before the matcher")
+        return partitions
+
+    async def _read_until(self, ends: dict[TopicPartition, int], *, deadline: float) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        last_progress = time.monotonic()
+        while True:
+            positions = {tp: await consumer.position(tp) for tp in self._partitions}
+            self._note_positions(positions)
+            behind = [tp for tp in self._partitions if positions[tp] < ends[tp]]
+            if not behind:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {self.topic} to its end within {self.settings.catch_up_timeout_s}s")
+            batch = await consumer.getmany(*behind, timeout_ms=500, max_records=self.settings.host_batch_max)
+            records = _in_order(batch)
+            if records:
+                last_progress = time.monotonic()
+                self.status.catch_up_records += len(records)
+                await self.matching.apply_host_records(records, self.dead_letters.send, rematch=False)
+            elif time.monotonic() - last_progress > STALL_S:
+                logger.warning("host topic partitions stalled below their end offsets; counted as caught up",
+                               extra={"partitions": [tp.partition for tp in behind]})
+                break
+        self.matching.index.cover({tp.partition: offset for tp, offset in positions.items()})
+
+    def _note_positions(self, positions: dict[TopicPartition, int]) -> None:
+        self.status.positions = {tp.partition: offset for tp, offset in positions.items()}
+
+    def _empty_index(self) -> HostIndex:
+        settings = self.settings
+        return HostIndex(self.matching.embedder.dimension, kind=settings.index_kind, hnsw_m=settings.hnsw_m,
+                         ef_construction=settings.hnsw_ef_construction, ef_search=settings.hnsw_ef_search)
+
+    def _replace_index(self, index: HostIndex) -> None:
+        self.matching.ranker.index = index
+
+    def _restore(self) -> None:
+        if self.snapshots is None:
+            return
+        started = time.perf_counter()
+        found = self.snapshots.newest_readable(self._incompatibility)
+        if found is None:
+            return
+        path, header, index_bytes = found
+        index = HostIndex.from_snapshot(header, index_bytes, ef_search=self.settings.hnsw_ef_search)
+        self._replace_index(index)
+        self._snapshot_mark = (index.changes, dict(index.offsets))
+        self.status.restored_from = str(path)
+        self.status.restored_hosts = len(index)
+        self.status.restore_seconds = round(time.perf_counter() - started, 3)
+        logger.info("index restored from snapshot", extra={"path": str(path), "hosts": len(index),
+                                                           "seconds": self.status.restore_seconds})
+
+    def _incompatibility(self, header: dict[str, Any]) -> str | None:
+        """Why a snapshot cannot serve this configuration, or None when it can."""
+        expected = {"model": self.settings.model_name, "dimension": self.matching.embedder.dimension,
+                    "kind": self.settings.index_kind, "topic": self.topic}
+        for key, value in expected.items():
+            if header.get(key) != value:
+                return f"{key} is {header.get(key)!r}, this service uses {value!r}"
+        return None
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Follow the topic in the background (a worker: runs once the broker is up)."""
+        self._task = asyncio.create_task(self._follow(), name="host-topic-reader")
+
+    async def stop(self) -> None:
+        """Stop following, write a last snapshot and checkpoint, close the consumer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self.snapshot_and_checkpoint(force=True)
+        except Exception:
+            logger.exception("could not write the shutdown snapshot")
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _follow(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        while True:
+            try:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.host_batch_max)
+                records = _in_order(batch)
+                if records:
+                    try:
+                        await self.matching.apply_host_records(records, self.dead_letters.send, rematch=True)
+                    except Exception:
+                        # Nothing of the batch is lost: read it again after a pause.
+                        logger.exception("host records could not be applied; retrying")
+                        for tp, part in batch.items():
+                            consumer.seek(tp, part[0].offset)
+                        await asyncio.sleep(self.settings.consumer_backoff_max_s)
+                        continue
+                self._note_positions({tp: await consumer.position(tp) for tp in self._partitions})
+                self.status.end_offsets = {tp.partition: consumer.highwater(tp) or self.status.end_offsets.get(
+                    tp.partition, 0) for tp in self._partitions}
+                if time.monotonic() - self._last_snapshot_at >= self.settings.snapshot_interval_s:
+                    await self.snapshot_and_checkpoint()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("host topic reader failed; continuing")
+                await asyncio.sleep(self.settings.consumer_backoff_max_s)
+
+    async def snapshot_and_checkpoint(self, *, force: bool = False) -> SnapshotInfo | None:
+        """Write a snapshot if hosts changed since the last one (or `force`), and checkpoint the applications."""
+        self._last_snapshot_at = time.monotonic()
+        await self.matching.checkpoint()
+        if self.snapshots is None or not self.status.ready:
+            return None
+        index = self.matching.index
+        mark = (index.changes, dict(index.offsets))
+        if self._snapshot_mark == mark and not (force and self.status.last_snapshot is None):
+            return None
+        # Taken on the event loop in one go (the index changes only on it), written on a worker thread.
+        header, index_bytes = index.snapshot_state()
+        header.update(model=self.settings.model_name, topic=self.topic)
+        try:
+            info = await asyncio.to_thread(self.snapshots.write, header, index_bytes)
+        except Exception:
+            self.status.snapshot_failures += 1
+            raise
+        self._snapshot_mark = mark
+        self.status.last_snapshot = info
+        logger.info("index snapshot written", extra={"path": str(info.path), "hosts": info.hosts})
+        return info
+
+
+def _in_order(batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[ConsumerRecord]:
+    """A fetch's records, partition by partition, each in offset order."""
+    return [record for tp in sorted(batch, key=lambda tp: tp.partition) for record in batch[tp]]
+
+
+HOST_TOPIC_DESCRIPTION = (
+    "Host answers (HostAnswersSubmitted, or a tombstone when a host is withdrawn or erased). Every matcher "
+    "replica reads every partition into its own FAISS index: manual partition assignment, no consumer group, "
+    "starting from the offsets stored in its newest index snapshot. A submitted host is added or replaced "
+    "(its expertise embedded once); a tombstone removes it, and a removed host is never proposed again. A new "
+    "or revised host is checked against the open applications this replica owns: a MatchFound with trigger "
+    "new-host follows only where it enters an application's list. A record that does not honour the contract "
+    "is copied once (whichever replica meets it first) to the topic's `.dlq`."
+)
+
+
+def document_host_topic(broker: KafkaBroker, settings: Settings) -> None:
+    """Declare the host topic on a broker used only to write the AsyncAPI document (never started).
+
+    The live reader is a plain consumer (it seeks to snapshot offsets and waits for end offsets, which a
+    FastStream subscriber does not expose), so the document declares its channel here.
+    """
+    subscriber = broker.subscriber(settings.topic(HOST_ANSWERS), title="host-answers",
+                                   description=HOST_TOPIC_DESCRIPTION)
+
+    @subscriber
+    async def on_host_answers(host: HostAnswersSubmitted) -> None:  # pragma: no cover - never consumed
+        raise RuntimeError("documentation only")

@@ -1,0 +1,178 @@
+"""HTTP: POST /api/matcher/preview (answers in, ranked hosts out; nothing stored or published) and
+GET /api/matcher/status (index size, model, lag, snapshots)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from fastapi import APIRouter
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from cx_contracts.events import MAX_MATCHES, HostMatch
+from cx_contracts.questionnaire import Organisation, VisitorAnswers
+
+from cx_matcher.adapters.embedder import Embedder
+from cx_matcher.domain.profiles import VisitorProfile, visitor_text
+from cx_matcher.entrypoints.host_reader import HostTopicReader
+from cx_matcher.service import LiveMatching, today_utc
+from cx_matcher.settings import Settings
+
+
+class PreviewRequest(BaseModel):
+    """Body of POST /api/matcher/preview: a visitor's organisation and answers, as in an application."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    organisation: Organisation = Field(description="The visiting organisation (its country decides which hosts "
+                                                   "are transnational).")
+    answers: VisitorAnswers = Field(description="The visitor questionnaire; goals are capped at 4000 characters "
+                                                "and the model reads the first 256 word pieces.")
+    top: int = Field(10, ge=1, le=MAX_MATCHES, description="How many hosts to return (at most the service's "
+                                                            "preview_max_top, 50 by default).")
+
+
+class PreviewResponse(BaseModel):
+    """The hosts the matcher would propose for these answers now."""
+
+    model_version: str = Field(description="Embedding model and scoring configuration used.")
+    as_of: str = Field(description="The day from which availability was counted (ISO 8601).")
+    hosts_in_index: int = Field(description="Hosts in the catalogue index when the preview ran.")
+    matches: list[HostMatch] = Field(description="Ranked hosts, best first, with score and explanation.")
+
+
+class ModelStatus(BaseModel):
+    """The embedding model loaded."""
+
+    name: str
+    path: str | None
+    dimension: int
+    max_tokens: int | None
+    texts_encoded: int | None
+
+
+class IndexStatus(BaseModel):
+    """The host index."""
+
+    kind: str
+    hosts: int
+    dead_entries: int = Field(description="Vectors of replaced or withdrawn hosts still in an HNSW graph.")
+
+
+class TopicStatus(BaseModel):
+    """How far this replica has read a topic."""
+
+    topic: str
+    partitions: list[int]
+    lag: int = Field(description="Records on the topic not yet processed by this replica (its partitions).")
+
+
+class SnapshotStatus(BaseModel):
+    """Snapshots of the host index."""
+
+    directory: str | None
+    restored_from: str | None
+    restored_hosts: int
+    restore_seconds: float | None
+    last_written: str | None
+    last_written_at: str | None
+    last_written_hosts: int | None
+    failures: int
+
+
+class MatcherStatus(BaseModel):
+    """GET /api/matcher/status."""
+
+    ready: bool = Field(description="The host topic was read to its end at start-up.")
+    model: ModelStatus
+    model_version: str
+    weights: dict[str, float]
+    top_n: int
+    index: IndexStatus
+    host_topic: TopicStatus
+    visitor_topic: TopicStatus
+    open_applications: int = Field(description="Open applications of the partitions this replica owns.")
+    runs: dict[str, Any] = Field(description="Counters: visitor runs, host (new-host) runs, dead-lettered records.")
+    catch_up_seconds: float | None
+    snapshots: SnapshotStatus
+
+
+def http_router(settings: Settings, embedder: Embedder, matching: LiveMatching, reader: HostTopicReader,
+                visitor_subscriber: Any) -> APIRouter:
+    """The matcher's public routes, mounted under /api/matcher."""
+    router = APIRouter(prefix="/api/matcher", tags=["matcher"])
+
+    @router.post("/preview", response_model=PreviewResponse, summary="Rank hosts for answers, storing nothing")
+    async def preview(request: PreviewRequest) -> PreviewResponse:
+        if request.top > settings.preview_max_top:
+            raise RequestValidationError([{
+                "loc": ("body", "top"), "type": "less_than_equal", "input": request.top,
+                "msg": f"Input should be less than or equal to {settings.preview_max_top}",
+            }])
+        vector = (await matching.embed([visitor_text(request.answers)]))[0]
+        policy = matching.policy()
+        profile = VisitorProfile.from_answers(uuid4(), 1, request.organisation, request.answers)
+        # Ranking reads the index without awaiting, so no host change can interleave with it.
+        ranked = matching.ranker.rank(profile, vector, policy, limit=request.top)
+        return PreviewResponse(
+            model_version=matching.model_version,
+            as_of=(policy.as_of or today_utc()).isoformat(),
+            hosts_in_index=len(matching.index),
+            matches=[HostMatch(host_id=e.host_id, rank=e.rank, score=e.score, explanation=e.explanation)
+                     for e in ranked],
+        )
+
+    @router.get("/status", response_model=MatcherStatus, summary="Index size, model, lag and snapshots")
+    async def status() -> MatcherStatus:
+        index = matching.index
+        visitor_partitions, visitor_lag = await _group_progress(visitor_subscriber)
+        snapshot = reader.status.last_snapshot
+        return MatcherStatus(
+            ready=reader.status.ready,
+            model=ModelStatus(name=embedder.name, path=str(getattr(embedder, "path", None)),
+                              dimension=embedder.dimension, max_tokens=getattr(embedder, "max_tokens", None),
+                              texts_encoded=getattr(embedder, "texts_encoded", None)),
+            model_version=matching.model_version,
+            weights=settings.weights.as_dict(),
+            top_n=settings.top_n,
+            index=IndexStatus(kind=index.kind, hosts=len(index), dead_entries=index.dead_entries),
+            host_topic=TopicStatus(topic=reader.topic, partitions=sorted(reader.status.end_offsets),
+                                   lag=reader.status.lag),
+            visitor_topic=TopicStatus(topic=visitor_subscriber.topics[0].name if visitor_subscriber.topics else "",
+                                      partitions=visitor_partitions, lag=visitor_lag),
+            open_applications=len(matching.applications),
+            runs={"visitor": matching.stats.visitor_runs, "new_host": matching.stats.host_runs,
+                  "skipped_redelivered": matching.stats.visitor_records_skipped,
+                  "dead_lettered": matching.stats.dead_lettered, "last_run_at": matching.stats.last_run_at},
+            catch_up_seconds=reader.status.catch_up_seconds,
+            snapshots=SnapshotStatus(
+                directory=None if settings.snapshot_dir is None else str(settings.snapshot_dir),
+                restored_from=reader.status.restored_from, restored_hosts=reader.status.restored_hosts,
+                restore_seconds=reader.status.restore_seconds,
+                last_written=None if snapshot is None else str(snapshot.path),
+                last_written_at=None if snapshot is None else snapshot.created_at,
+                last_written_hosts=None if snapshot is None else snapshot.hosts,
+                failures=reader.status.snapshot_failures,
+            ),
+        )
+
+    return router
+
+
+async def _group_progress(subscriber: Any) -> tuple[list[int], int]:
+    """The visitor partitions this replica owns and how many records on them wait."""
+    consumer = getattr(subscriber, "consumer", None)
+    if consumer is None:
+        return [], 0
+    partitions, lag = [], 0
+    for tp in sorted(consumer.assignment(), key=lambda tp: tp.partition):
+        partitions.append(tp.partition)
+        highwater = consumer.highwater(tp)
+        if highwater is not None:
+            try:
+                lag += max(0, highwater - await consumer.position(tp))
+            except Exception:  # the partition moved while asking
+                continue
+    return partitions, lag
+

@@ -1,0 +1,116 @@
+"""The FAISS host index (exact and HNSW) with made-up vectors: search, replace, remove, state round trip."""
+
+from __future__ import annotations
+
+import json
+from uuid import uuid4
+
+import numpy as np
+import pytest
+
+from cx_contracts import examples
+
+from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher.adapters.snapshots import decode_hosts, encode_hosts
+from cx_matcher.domain.profiles import HostProfile
+
+pytestmark = pytest.mark.unit
+
+DIMENSION = 16
+
+
+def unit(rng: np.random.Generator) -> np.ndarray:
+    vector = rng.normal(size=DIMENSION).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def profile(index: int = 0) -> HostProfile:
+    host_id = uuid4()
+    return HostProfile.from_answers(host_id, 1, examples.host_organisation(index), examples.host_answers(index))
+
+
+@pytest.fixture(params=["flat", "hnsw"])
+def index(request: pytest.FixtureRequest) -> HostIndex:
+    return HostIndex(DIMENSION, kind=request.param, hnsw_m=8, ef_construction=40, ef_search=64)
+
+
+def test_search_returns_hosts_by_cosine_best_first(index: HostIndex) -> None:
+    rng = np.random.default_rng(1)
+    hosts = [(profile(i % 5), unit(rng)) for i in range(40)]
+    index.apply([HostChange(p.host_id, p, v, (0, n)) for n, (p, v) in enumerate(hosts)])
+    query = hosts[7][1]
+    found = index.search(query, 5)
+    assert found[0][0].host_id == hosts[7][0].host_id
+    assert found[0][1] == pytest.approx(1.0, abs=1e-5)
+    similarities = [similarity for _, similarity in found]
+    assert similarities == sorted(similarities, reverse=True)
+    expected = sorted(((float(query @ v), p.host_id) for p, v in hosts), reverse=True)[:5]
+    assert [p.host_id for p, _ in found] == [host_id for _, host_id in expected]
+
+
+def test_a_replaced_host_is_found_by_its_new_vector_only_and_once(index: HostIndex) -> None:
+    rng = np.random.default_rng(2)
+    first, other = profile(0), profile(1)
+    old, new = unit(rng), unit(rng)
+    index.apply([HostChange(first.host_id, first, old), HostChange(other.host_id, other, unit(rng))])
+    index.apply([HostChange(first.host_id, first, new)])
+    assert len(index) == 2
+    found = index.search(old, 10)
+    assert [p.host_id for p, _ in found].count(first.host_id) == 1
+    assert dict((p.host_id, s) for p, s in found)[first.host_id] == pytest.approx(float(old @ new), abs=1e-5)
+
+
+def test_a_removed_host_is_never_returned_again(index: HostIndex) -> None:
+    rng = np.random.default_rng(3)
+    hosts = [(profile(i % 5), unit(rng)) for i in range(20)]
+    index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
+    gone = hosts[4][0]
+    index.apply([HostChange(gone.host_id, None, None)])
+    assert gone.host_id not in index
+    assert gone.host_id not in {p.host_id for p, _ in index.search(hosts[4][1], 20)}
+    assert len(index.search(hosts[4][1], 50)) == 19
+
+
+def test_the_last_record_of_a_host_in_a_batch_decides(index: HostIndex) -> None:
+    rng = np.random.default_rng(4)
+    p = profile(0)
+    index.apply([HostChange(p.host_id, p, unit(rng)), HostChange(p.host_id, None, None)])
+    assert len(index) == 0 and index.search(unit(rng), 3) == []
+    index.apply([HostChange(p.host_id, None, None), HostChange(p.host_id, p, unit(rng))])
+    assert len(index) == 1
+
+
+def test_the_state_round_trips_without_recomputing_vectors(index: HostIndex) -> None:
+    rng = np.random.default_rng(5)
+    hosts = [(profile(i % 5), unit(rng)) for i in range(30)]
+    index.apply([HostChange(p.host_id, p, v, (n % 3, n)) for n, (p, v) in enumerate(hosts)])
+    index.apply([HostChange(hosts[0][0].host_id, None, None)])
+    index.cover({0: 30, 1: 31, 2: 29})
+    header, data = index.snapshot_state()
+    tables, columns = encode_hosts(header["hosts"])
+    header["hosts"] = decode_hosts(json.loads(json.dumps(tables)), columns)
+    restored = HostIndex.from_snapshot(header, data, ef_search=64)
+    assert len(restored) == 29 and restored.offsets == {0: 30, 1: 31, 2: 29}
+    query = hosts[9][1]
+    assert [(p.host_id, round(s, 5)) for p, s in restored.search(query, 8)] == [
+        (p.host_id, round(s, 5)) for p, s in index.search(query, 8)]
+    assert restored.profile(hosts[9][0].host_id) == hosts[9][0]
+
+
+def test_changed_since_lists_hosts_read_at_or_after_given_offsets(index: HostIndex) -> None:
+    rng = np.random.default_rng(6)
+    hosts = [(profile(i % 5), unit(rng)) for i in range(6)]
+    index.apply([HostChange(p.host_id, p, v, (n % 2, n)) for n, (p, v) in enumerate(hosts)])
+    changed = {p.host_id for p in index.changed_since({0: 3, 1: 5})}
+    # Partition 0 holds offsets 0, 2, 4; partition 1 holds 1, 3, 5.
+    assert changed == {hosts[4][0].host_id, hosts[5][0].host_id}
+
+
+def test_snapshot_columns_give_back_equal_profiles_sharing_equal_sets() -> None:
+    profiles = [profile(i % 5) for i in range(20)]
+    entries = [(i, (i % 6, 100 + i) if i % 4 else None, p) for i, p in enumerate(profiles)]
+    tables, columns = encode_hosts(entries)
+    decoded = decode_hosts(json.loads(json.dumps(tables)), columns)
+    assert decoded == entries
+    assert decoded[0][2].languages is decoded[5][2].languages  # host 0 and host 5 answer alike
+    assert len(tables["sets"]) < 5 * 5
