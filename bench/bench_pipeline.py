@@ -6,8 +6,8 @@
    topic, and a snapshot of them is written with the service's code from their cached embeddings (so the
    service restores instead of embedding 10k texts; the restore is part of what is measured at start-up).
 2. The matcher runs as its own process (`python -m cx_matcher`), as in production.
-3. Latency: one visitor answer published, its MatchFound awaited, then the next: publish -> MatchFound
-   received, measured in this process.
+3. Latency: one visitor answer published, its MatchFound awaited, an idle pause (0 to --gap-ms, random), then
+   the next: publish -> MatchFound received, measured in this process.
 4. Model reference: this process encodes the throughput set's goal texts alone (batch 32), in the same run.
 5. Throughput: the next applications are published at once; applications per second = count / (time from
    the first publish to the last MatchFound received), compared with the model's own texts per second.
@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -57,6 +58,21 @@ def status(port: int) -> dict[str, Any] | None:
             return json.loads(response.read())
     except Exception:
         return None
+
+
+def stage_means(port: int) -> dict[str, float]:
+    """Mean milliseconds per stage from the service's /metrics (cx_matcher_stage_seconds)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    sums, counts = {}, {}
+    for line in text.splitlines():
+        if line.startswith("cx_matcher_stage_seconds_sum"):
+            stage = line.split('stage="', 1)[1].split('"', 1)[0]
+            sums[stage] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("cx_matcher_stage_seconds_count"):
+            stage = line.split('stage="', 1)[1].split('"', 1)[0]
+            counts[stage] = float(line.rsplit(" ", 1)[1])
+    return {stage: round(1000 * sums[stage] / counts[stage], 2) for stage in sums if counts.get(stage)}
 
 
 async def publish_hosts(producer: AIOKafkaProducer, topic: str, hosts: list[dict]) -> list[tuple[int, int]]:
@@ -103,6 +119,17 @@ async def match_found_consumer(topic: str) -> AIOKafkaConsumer:
     return consumer
 
 
+received: list = []
+
+
+def check_received() -> int:
+    """Parse every MatchFound received (contract check), outside the timed part; returns how many."""
+    for record in received:
+        event = parse_event(MATCH_FOUND, record.value, record.headers, key=record.key)
+        assert isinstance(event, MatchFound) and str(event.application_id) == record.key.decode()
+    return len(received)
+
+
 async def receive(consumer: AIOKafkaConsumer, wanted: set[str], arrivals: dict[str, float], deadline: float) -> None:
     """Read MatchFound until every application in `wanted` has one (arrival times into `arrivals`)."""
     while wanted - arrivals.keys():
@@ -112,9 +139,9 @@ async def receive(consumer: AIOKafkaConsumer, wanted: set[str], arrivals: dict[s
         now = time.perf_counter()
         for records in batch.values():
             for record in records:
-                event = parse_event(MATCH_FOUND, record.value, record.headers, key=record.key)
-                assert isinstance(event, MatchFound)
-                arrivals.setdefault(str(event.application_id), now)
+                # The key is the application id; the payload is checked once, after the clock stops.
+                arrivals.setdefault(record.key.decode(), now)
+                received.append(record)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -164,7 +191,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                              headers=event_headers(event))
                 await receive(consumer, {str(event.application_id)}, {}, time.monotonic() + 60)
             latencies = []
+            gaps = random.Random(common.SEED)
             for line in visitors[10:10 + args.latency]:
+                # Applications arrive now and then, not back to back: the service is idle between them.
+                await asyncio.sleep(gaps.uniform(0, args.gap_ms / 1000))
                 event = visitor_event(line)
                 arrivals: dict[str, float] = {}
                 sent = time.perf_counter()
@@ -207,10 +237,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                                     "model_alone_texts_per_second_batch32": round(model_rate, 1),
                                     "ratio": round(pipeline_rate / model_rate, 3)}
             print(json.dumps({"throughput": result["throughput"]}), flush=True)
+            result["match_found_parsed_and_valid"] = check_received()
         finally:
             await consumer.stop()
         final = status(port) or {}
-        result["service_at_end"] = {"runs": final.get("runs"), "open_applications": final.get("open_applications")}
+        result["service_at_end"] = {"runs": final.get("runs"), "open_applications": final.get("open_applications"),
+                                    "mean_stage_ms": stage_means(port)}
     finally:
         result["machine_after"] = common.machine()
         if service is not None and service.poll() is None:
@@ -240,6 +272,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=int, default=300)
     parser.add_argument("--throughput", type=int, default=1000)
+    parser.add_argument("--gap-ms", type=float, default=300.0, help="idle time before each latency sample, up to")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     common.write_result("pipeline", result)

@@ -17,6 +17,7 @@ from cx_matcher.adapters.dead_letters import HostDeadLetters
 from cx_matcher.adapters.embedder import Embedder, SentenceEmbedder
 from cx_matcher.adapters.host_index import HostIndex
 from cx_matcher.adapters.match_publisher import register_match_publisher
+from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.adapters.open_applications import ApplicationStore, OpenApplications
 from cx_matcher.adapters.snapshots import SnapshotStore
 from cx_matcher.domain.runs import model_version
@@ -66,6 +67,7 @@ def build_matcher(settings: Settings, embedder: Embedder) -> Matcher:
         publish=publish,
         policy=lambda: settings.policy(as_of=today_utc()),
         model_version=model_version(settings.model_name, settings.weights.fingerprint(), settings.top_n),
+        metrics=MatcherMetrics(parts.registry),
     )
     reader = HostTopicReader(
         settings, matching, broker=parts.broker,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,12 +33,13 @@ from cx_contracts.events import (
 
 from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.adapters.open_applications import ApplicationStore, OpenApplication, OpenApplications
-from cx_matcher.domain.profiles import HostProfile, VisitorProfile, host_text, visitor_text
+from cx_matcher.domain.profiles import HostProfile, VisitorProfile, answer_masks, host_text, visitor_text
 from cx_matcher.domain.ranking import SCORE_SLACK, MatchPolicy, RankedHost, entered, rank_hosts, would_enter
-from cx_matcher.domain.rules import fits
+from cx_matcher.domain.rules import fits, may_fit
 from cx_matcher.domain.runs import application_run_id, application_trigger, host_run_id, match_found
-from cx_matcher.domain.scoring import score, score_bound
+from cx_matcher.domain.scoring import score, score_bound, structured_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +68,29 @@ class Ranker:
         limit = policy.top_n if limit is None else limit
         size = len(self.index)
         pool = min(max(self.candidate_pool, limit), size)
+        masks = answer_masks(visitor.ecosystems, visitor.topics, visitor.activities)
         while True:
-            candidates = self.index.search(vector, pool)
-            ranked = rank_hosts(visitor, candidates, policy, limit=limit, by_falling_similarity=True)
-            if pool >= size or pool >= self.max_candidate_pool or not candidates:
+            ids, similarities = self.index.search_ids(vector, pool)
+            if not len(ids):
+                return []
+            lowest = float(similarities[-1])
+            # Hosts that surely break a cheap rule are dropped here, all at once; fits() checks the rest.
+            keep = may_fit(visitor, self.index.rule_columns(ids), country_number=self.index.country_number,
+                           language_bit=self.index.language_bit)
+            ids, similarities = ids[keep], similarities[keep]
+            # Candidates in falling order of the best score each could reach: reading stops early and exactly.
+            bounds = structured_bounds(visitor, masks, self.index.answer_masks_of(ids),
+                                       self.index.in_countries(ids, visitor.preferred_countries),
+                                       similarities.astype(np.float64), policy.weights)
+            order = np.argsort(-bounds, kind="stable")
+            profile_at = self.index.profile_at
+            ordered_ids, ordered_similarities = ids[order].tolist(), similarities[order].tolist()
+            ranked = rank_hosts(
+                visitor, ((profile_at(i), s) for i, s in zip(ordered_ids, ordered_similarities, strict=True)),
+                policy, limit=limit, bounds=bounds[order].tolist())
+            if pool >= size or pool >= self.max_candidate_pool:
                 return ranked
-            if len(ranked) == limit and score_bound(candidates[-1][1], policy.weights) < (
+            if len(ranked) == limit and score_bound(lowest, policy.weights) < (
                     ranked[-1].score - SCORE_SLACK):
                 return ranked  # no host outside the pool can enter
             pool = min(pool * 4, size, self.max_candidate_pool)
@@ -86,6 +105,7 @@ def today_utc() -> date:
 class LiveStats:
     """Counters behind GET /api/matcher/status and the logs."""
 
+    visitor_batches: int = 0
     visitor_runs: int = 0
     host_runs: int = 0
     visitor_records_skipped: int = 0
@@ -108,7 +128,9 @@ class LiveMatching:
         publish: Publish,
         policy: Callable[[], MatchPolicy],
         model_version: str,
+        metrics: MatcherMetrics | None = None,
     ) -> None:
+        self.metrics = metrics or MatcherMetrics()
         self.embedder = embedder
         self.ranker = ranker
         self.applications = applications
@@ -138,6 +160,8 @@ class LiveMatching:
 
     async def handle_visitor_records(self, records: Sequence[ConsumerRecord], dead_letter: DeadLetter) -> None:
         """Match every new or revised application in a batch (one MatchFound each); forget withdrawn ones."""
+        batch_started = time.perf_counter()
+        self.stats.visitor_batches += 1
         latest: dict[UUID, tuple[ConsumerRecord, VisitorAnswersSubmitted | VisitorAnswersWithdrawn]] = {}
         for record in records:
             try:
@@ -150,13 +174,17 @@ class LiveMatching:
             # Records of one application arrive in order; the last in the batch is its current state.
             latest[event.application_id] = (record, event)
         submitted = [(r, e) for r, e in latest.values() if isinstance(e, VisitorAnswersSubmitted)]
-        withdrawn = [e.application_id for _, e in latest.values() if isinstance(e, VisitorAnswersWithdrawn)]
+        withdrawn = [(e.application_id, r.partition) for r, e in latest.values()
+                     if isinstance(e, VisitorAnswersWithdrawn)]
 
-        # A redelivered or stale record (revision not above the one matched) gets no second MatchFound.
-        known = await self._known_revisions([event.application_id for _, event in submitted])
-        fresh = [(r, e) for r, e in submitted if e.revision > known.get(e.application_id, 0)]
+        # A redelivered or stale record (revision not above the one matched) gets no second MatchFound. The
+        # open applications of owned partitions are all in memory (loaded when the partition was assigned).
+        fresh = [(r, e) for r, e in submitted if e.revision > self._matched_revision(e.application_id)]
         self.stats.visitor_records_skipped += len(submitted) - len(fresh)
+        started = time.perf_counter()
         vectors = await self.embed([visitor_text(event.answers) for _, event in fresh])
+        if fresh:
+            self.metrics.observe("embed_visitor_batch", time.perf_counter() - started)
 
         async with self.lock:
             policy = self.policy()
@@ -164,7 +192,9 @@ class LiveMatching:
             for (record, event), vector in zip(fresh, vectors, strict=True):
                 profile = VisitorProfile.from_answers(event.application_id, event.revision, event.organisation,
                                                       event.answers)
+                started = time.perf_counter()
                 ranked = self.ranker.rank(profile, vector, policy)
+                self.metrics.observe("rank", time.perf_counter() - started)
                 found = match_found(
                     run_id=application_run_id(event.application_id, event.revision, event.event_id),
                     application_id=event.application_id, revision=event.revision,
@@ -177,29 +207,27 @@ class LiveMatching:
                 runs.append((found, child_traceparent(trace), application))
             # Publish first, remember after: a crash in between repeats the run (same match_run_id), never
             # loses it.
+            started = time.perf_counter()
             await asyncio.gather(*(self.publish(found, trace) for found, trace, _ in runs))
-            for _, _, application in runs:
+            self.metrics.observe("publish_batch", time.perf_counter() - started)
+            for found, _, application in runs:
+                self.metrics.published(found.trigger)
                 if application.partition in self.owned:
                     self.applications.put(application)
+            started = time.perf_counter()
             await self.store.save([application for _, _, application in runs])
-            for application_id in withdrawn:
+            self.metrics.observe("store_batch", time.perf_counter() - started)
+            for application_id, _ in withdrawn:
                 self.applications.remove(application_id)
-            await self.store.delete(withdrawn)
+            await self.store.withdraw(withdrawn)
             self.stats.visitor_runs += len(runs)
             if runs:
                 self.stats.last_run_at = datetime.now(UTC).isoformat()
+        self.metrics.observe("visitor_batch", time.perf_counter() - batch_started)
 
-    async def _known_revisions(self, application_ids: Sequence[UUID]) -> dict[UUID, int]:
-        known = {}
-        unknown = []
-        for application_id in application_ids:
-            held = self.applications.get(application_id)
-            if held is None:
-                unknown.append(application_id)
-            else:
-                known[application_id] = held.revision
-        known.update(await self.store.revisions(unknown))
-        return known
+    def _matched_revision(self, application_id: UUID) -> int:
+        held = self.applications.get(application_id)
+        return 0 if held is None else held.revision
 
     # -- host answers ----------------------------------------------------------------------------------
 
@@ -300,6 +328,7 @@ class LiveMatching:
             changed.append(application)
         await asyncio.gather(*(self.publish(found, trace) for found, trace in runs))
         await self.store.save(changed)
+        self.metrics.published("new-host", len(runs))
         self.stats.host_runs += len(runs)
         if runs:
             self.stats.last_run_at = datetime.now(UTC).isoformat()
@@ -310,7 +339,9 @@ class LiveMatching:
         """Load the open applications of newly owned partitions and re-match them against hosts that changed
         since their lists were made (by this replica or the previous owner)."""
         partitions = set(partitions)
+        started = time.perf_counter()
         loaded = await self.store.load(partitions)
+        self.metrics.observe("take_over_load", time.perf_counter() - started)
         async with self.lock:
             self.owned |= partitions
             self.stats.owned_partitions = sorted(self.owned)
@@ -359,3 +390,7 @@ class LiveMatching:
             await self.store.mark_checked(sorted(self.owned), dict(self.index.offsets))
             for application in self.applications.all():
                 application.ranked_at = dict(self.index.offsets)
+            held = [app.stored_as for app in self.applications.all() if app.stored_as is not None]
+            removed = await self.store.compact(sorted(self.owned), held)
+            logger.info("open applications checkpointed", extra={"applications": len(held),
+                                                                  "store_documents_removed": removed})

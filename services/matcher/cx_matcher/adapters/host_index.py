@@ -17,7 +17,8 @@ from uuid import UUID
 import faiss
 import numpy as np
 
-from cx_matcher.domain.profiles import HostProfile
+from cx_matcher.domain.profiles import HostProfile, answer_masks
+from cx_matcher.domain.rules import FORMAT_BITS, RuleColumns
 
 IndexKind = Literal["flat", "hnsw"]
 Position = tuple[int, int]  # (partition, offset) of the host record the entry reflects
@@ -47,6 +48,16 @@ class HostIndex:
         self._profiles: dict[UUID, HostProfile] = {}
         self._faiss_id: dict[UUID, int] = {}
         self._host_of: dict[int, UUID] = {}
+        self._profile_of: dict[int, HostProfile] = {}  # by FAISS id: ints hash far faster than UUIDs
+        # Per FAISS id: (ecosystems, topics, activities) bit masks and a country number, for ranking bounds.
+        self._masks = np.zeros((0, 3), dtype=np.int64)
+        self._countries = np.zeros(0, dtype=np.int32)
+        self._country_numbers: dict[str, int] = {}
+        self._formats = np.zeros(0, dtype=np.uint8)
+        self._language_bits = np.zeros(0, dtype=np.uint64)
+        self._max_days = np.zeros(0, dtype=np.int16)
+        self._language_numbers: dict[str, int] = {}
+        self._mask_cache: dict[tuple[frozenset[str], frozenset[str], frozenset[str]], tuple[int, int, int]] = {}
         self._positions: dict[UUID, Position] = {}
         self._next_id = 0
         self.offsets: dict[int, int] = {}  # next offset to read, per partition of the host topic
@@ -95,21 +106,79 @@ class HostIndex:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[HostProfile, float]]:
         """Up to `k` hosts closest to `vector` (a unit vector), with their cosine similarity, best first."""
+        ids, similarities = self.search_ids(vector, k)
+        profile_of = self._profile_of
+        return [(profile_of[i], s) for i, s in zip(ids.tolist(), similarities.tolist(), strict=True)]
+
+    def search_ids(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS ids and cosine similarities of up to `k` live hosts closest to `vector`, best first."""
         if k <= 0 or not self._profiles:
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self.dimension)
-        ask = min(int(self._faiss.ntotal), k + self.dead_entries)
+        dead = self.dead_entries
+        ask = min(int(self._faiss.ntotal), k + dead)
         if self.kind == "hnsw":
             faiss.downcast_index(self._faiss.index).hnsw.efSearch = max(self.ef_search, ask)
         similarities, ids = self._faiss.search(query, ask)
-        found = []
-        for faiss_id, similarity in zip(ids[0].tolist(), similarities[0].tolist(), strict=True):
-            host_id = self._host_of.get(faiss_id)
-            if host_id is not None:
-                found.append((self._profiles[host_id], similarity))
-                if len(found) == k:
-                    break
-        return found
+        ids, similarities = ids[0], similarities[0]
+        found = ids >= 0
+        if dead:
+            profile_of = self._profile_of
+            found &= np.fromiter((i in profile_of for i in ids.tolist()), dtype=bool, count=len(ids))
+        return ids[found][:k], similarities[found][:k]
+
+    def profile_at(self, faiss_id: int) -> HostProfile:
+        """The profile behind a live FAISS id."""
+        return self._profile_of[faiss_id]
+
+    def answer_masks_of(self, ids: np.ndarray) -> np.ndarray:
+        """(ecosystems, topics, activities) bit masks of the hosts behind FAISS ids, one row each."""
+        return self._masks[ids]
+
+    def in_countries(self, ids: np.ndarray, countries: Iterable[str]) -> np.ndarray:
+        """Whether each host behind FAISS ids is registered in one of `countries`."""
+        numbers = [self._country_numbers[c] for c in countries if c in self._country_numbers]
+        if not numbers:
+            return np.zeros(len(ids), dtype=bool)
+        return np.isin(self._countries[ids], numbers)
+
+    def rule_columns(self, ids: np.ndarray) -> RuleColumns:
+        """The cheap hard-rule answers of the hosts behind FAISS ids, as arrays (for rules.may_fit)."""
+        return RuleColumns(countries=self._countries[ids], formats=self._formats[ids],
+                           language_bits=self._language_bits[ids], max_days=self._max_days[ids])
+
+    def country_number(self, country: str) -> int | None:
+        """The number standing for a country in the columns, or None if no host is registered there."""
+        return self._country_numbers.get(country)
+
+    def language_bit(self, language: str) -> int:
+        """The bit standing for a language in the columns (0 if no host offers it)."""
+        number = self._language_numbers.get(language)
+        return 0 if number is None else 1 << (number % 64)
+
+    def _describe(self, faiss_id: int, profile: HostProfile) -> None:
+        if faiss_id >= len(self._countries):
+            size = max(faiss_id + 1, 2 * len(self._countries), 1024)
+            grown = []
+            for column in (self._masks, self._countries, self._formats, self._language_bits, self._max_days):
+                bigger = np.zeros((size, *column.shape[1:]), dtype=column.dtype)
+                bigger[:len(column)] = column
+                grown.append(bigger)
+            self._masks, self._countries, self._formats, self._language_bits, self._max_days = grown
+        self._formats[faiss_id] = sum(FORMAT_BITS[f] for f in profile.formats)
+        bits = 0
+        for language in profile.languages:
+            number = self._language_numbers.setdefault(language, len(self._language_numbers))
+            bits |= 1 << (number % 64)
+        self._language_bits[faiss_id] = bits
+        self._max_days[faiss_id] = profile.max_days
+        key = (profile.ecosystems, profile.topics, profile.activities)
+        found = self._mask_cache.get(key)
+        if found is None:
+            found = self._mask_cache[key] = answer_masks(*key)
+        self._masks[faiss_id] = found
+        number = self._country_numbers.setdefault(profile.country, len(self._country_numbers))
+        self._countries[faiss_id] = number
 
     def changed_since(self, offsets: Mapping[int, int]) -> list[HostProfile]:
         """Hosts whose current state was read at or after `offsets` (partition -> next offset then)."""
@@ -139,6 +208,7 @@ class HostIndex:
         if stale:
             for faiss_id in stale:
                 del self._host_of[faiss_id]
+                del self._profile_of[faiss_id]
             if self.kind == "flat":
                 self._faiss.remove_ids(np.asarray(stale, dtype=np.int64))
         added_vectors, added_ids = [], []
@@ -152,6 +222,8 @@ class HostIndex:
             self._next_id += 1
             self._faiss_id[host_id] = faiss_id
             self._host_of[faiss_id] = host_id
+            self._profile_of[faiss_id] = change.profile
+            self._describe(faiss_id, change.profile)
             self._profiles[host_id] = change.profile
             if change.position is not None:
                 self._positions[host_id] = change.position
@@ -199,6 +271,8 @@ class HostIndex:
             index._profiles[profile.host_id] = profile
             index._faiss_id[profile.host_id] = faiss_id
             index._host_of[faiss_id] = profile.host_id
+            index._profile_of[faiss_id] = profile
+            index._describe(faiss_id, profile)
             if position is not None:
                 index._positions[profile.host_id] = (int(position[0]), int(position[1]))
         return index

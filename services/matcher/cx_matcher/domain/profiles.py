@@ -16,11 +16,24 @@ from typing import Any
 from uuid import UUID
 
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
+from cx_contracts.vocabulary import Activity, Ecosystem, Topic
 
 Period = tuple[date, date]
 KeywordForm = tuple[str, ...]
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+# Bit positions of the closed lists, for set arithmetic on many hosts at once (ranking bounds).
+_ECOSYSTEM_BIT = {value.value: 1 << bit for bit, value in enumerate(Ecosystem)}
+_TOPIC_BIT = {value.value: 1 << bit for bit, value in enumerate(Topic)}
+_ACTIVITY_BIT = {value.value: 1 << bit for bit, value in enumerate(Activity)}
+
+
+def answer_masks(ecosystems: Iterable[str], topics: Iterable[str], activities: Iterable[str]) -> tuple[int, int, int]:
+    """Ecosystems, topics and activities as bit masks (one bit per value of each closed list)."""
+    return (sum(_ECOSYSTEM_BIT[e] for e in ecosystems), sum(_TOPIC_BIT[t] for t in topics),
+            sum(_ACTIVITY_BIT[a] for a in activities))
 
 
 def normalise_keyword(keyword: str) -> KeywordForm:

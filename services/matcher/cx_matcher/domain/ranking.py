@@ -24,8 +24,8 @@ from cx_matcher.domain.scoring import (
     total,
 )
 
-# Scores are sums of values rounded to 6 decimals: bounds are compared with this much slack.
-SCORE_SLACK = 1e-6
+# Scores are sums of six values rounded to 6 decimals: bounds are compared with more slack than that adds.
+SCORE_SLACK = 1e-5
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,15 @@ def rank_hosts(
     accepted: Mapping[UUID, int] | None = None,
     limit: int | None = None,
     by_falling_similarity: bool = False,
+    bounds: Sequence[float] | None = None,
 ) -> list[RankedHost]:
     """The best `limit` (default: policy.top_n) of `candidates` (host, cosine) that break no hard rule.
 
     Exact, but lazy: once the list is full, a candidate whose score cannot reach its last entry, even with
-    every keyword matching, is dropped before its dates and keywords are looked at; and when the caller says
-    the candidates come in falling similarity (as the index returns them), reading stops once no later one
-    could enter.
+    every keyword matching, is dropped before its dates and keywords are looked at; and reading stops once no
+    later candidate could enter: when the caller says they come in falling similarity (as the index returns
+    them), or gives `bounds` (each candidate's most reachable score, see scoring.structured_bounds) in
+    falling order.
     """
     accepted = accepted or {}
     limit = policy.top_n if limit is None else limit
@@ -77,13 +79,15 @@ def rank_hosts(
     keyword_weight = weights.keywords
     best: list[float] = []  # min-heap of the `limit` best scores so far
     scored: list[tuple[float, str, HostProfile, float]] = []
-    for host, cosine in candidates:
+    for position, (host, cosine) in enumerate(candidates):
         full = len(best) == limit
         if full:
             floor = best[0] - SCORE_SLACK
+            if bounds is not None and bounds[position] < floor:
+                break  # no later candidate can reach the list
             if by_falling_similarity and score_bound(cosine, weights) < floor:
                 break  # every later candidate is at most this similar
-        if not fits_apart_from_dates(visitor, host, accepted=accepted.get(host.host_id, 0)):
+        if not fits_apart_from_dates(visitor, host, accepted=accepted.get(host.host_id, 0) if accepted else 0):
             continue
         if full and score_without_keywords(visitor, host, cosine, weights) + keyword_weight < floor:
             continue

@@ -15,9 +15,12 @@ docs/matching-quality.md:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+import numpy as np
 
 from cx_contracts.questionnaire import working_days
 from cx_contracts.scalars import EARLIEST_DATE, LATEST_DATE
@@ -75,6 +78,47 @@ def broken_rules(
     if accepted >= host.capacity:
         broken.append(Rule.CAPACITY_LEFT)
     return broken
+
+
+FORMAT_BITS = {"physical": 1, "virtual": 2}
+
+
+@dataclass(frozen=True)
+class RuleColumns:
+    """The cheap hard-rule answers of many hosts as arrays, one entry per host (see may_fit)."""
+
+    countries: np.ndarray  # a number per country
+    formats: np.ndarray  # FORMAT_BITS mask
+    language_bits: np.ndarray  # bit (language number % 64) per language: equal bits may be different languages
+    max_days: np.ndarray
+
+
+def may_fit(visitor: VisitorProfile, columns: RuleColumns, *, country_number: Callable[[str], int | None],
+            language_bit: Callable[[str], int]) -> np.ndarray:
+    """For many hosts at once: False where a host surely breaks a rule other than dates and capacity.
+
+    True is only a "maybe" (two languages can share a bit): fits() still decides each host that passes.
+    """
+    ok = (columns.max_days >= visitor.days) & ((columns.formats & _format_mask(visitor.formats)) != 0)
+    ok &= (columns.language_bits & np.uint64(_bits(visitor.languages, language_bit))) != 0
+    own = country_number(visitor.country)
+    if own is not None:
+        ok &= columns.countries != own
+    excluded = [n for n in map(country_number, visitor.excluded_countries) if n is not None]
+    if excluded:
+        ok &= ~np.isin(columns.countries, excluded)
+    return ok
+
+
+def _format_mask(formats: Iterable[str]) -> int:
+    return sum(FORMAT_BITS[f] for f in formats)
+
+
+def _bits(languages: Iterable[str], language_bit: Callable[[str], int]) -> int:
+    bits = 0
+    for language in languages:
+        bits |= language_bit(language)
+    return bits
 
 
 def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, accepted: int = 0) -> bool:

@@ -24,6 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cx_matcher.domain.profiles import HostProfile, KeywordForm, VisitorProfile
@@ -152,6 +153,28 @@ def score_without_keywords(visitor: VisitorProfile, host: HostProfile, cosine: f
             + w.topics * coverage(visitor.topics, host.topics)
             + w.activities * coverage(visitor.activities, host.activities)
             + (w.preferred_country if host.country in visitor.preferred_countries else 0.0))
+
+
+_POPCOUNT = np.array([bin(value).count("1") for value in range(1 << 14)], dtype=np.float32)
+
+
+def structured_bounds(visitor: VisitorProfile, visitor_masks: tuple[int, int, int], host_masks: np.ndarray,
+                      preferred: np.ndarray, cosines: np.ndarray, weights: ScoringWeights) -> np.ndarray:
+    """For many hosts at once: each one's exact score apart from keywords, plus the most keywords could add.
+
+    `host_masks` holds one row (ecosystems, topics, activities bit masks) per host, `preferred` whether each
+    host is in one of the visitor's preferred countries, `cosines` each host's similarity. The value is never
+    below the host's score, and equals it when all the visitor's keywords match.
+    """
+    bounds = weights.semantic * np.clip(cosines, 0.0, 1.0)
+    for column, (wanted, weight) in enumerate(zip(visitor_masks, (weights.ecosystems, weights.topics,
+                                                                  weights.activities), strict=True)):
+        if wanted and weight:
+            bounds = bounds + weight * _POPCOUNT[host_masks[:, column] & wanted] / _POPCOUNT[wanted]
+    bounds = bounds + weights.preferred_country * preferred
+    if visitor.keywords:
+        bounds = bounds + weights.keywords
+    return bounds
 
 
 def score_bound(cosine: float, weights: ScoringWeights) -> float:

@@ -114,3 +114,41 @@ def test_snapshot_columns_give_back_equal_profiles_sharing_equal_sets() -> None:
     assert decoded == entries
     assert decoded[0][2].languages is decoded[5][2].languages  # host 0 and host 5 answer alike
     assert len(tables["sets"]) < 5 * 5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(seed: int) -> None:
+    """Pre-filtering, bound ordering and pool growth change the work done, never the list."""
+    import random
+    from datetime import date
+
+    from cx_matcher.domain.profiles import VisitorProfile
+    from cx_matcher.domain.ranking import MatchPolicy
+    from cx_matcher.domain.rules import fits
+    from cx_matcher.domain.scoring import score
+    from cx_matcher.service import Ranker
+
+    rng = random.Random(seed)
+    vectors = np.random.default_rng(seed)
+    index = HostIndex(DIMENSION)
+    hosts = []
+    for i in range(300):
+        organisation = examples.host_organisation(i % 5, country=rng.choice(["DE", "IT", "LT", "PT", "NO", "BG"]))
+        answers = examples.host_answers(i % 5, languages=rng.sample(["en", "de", "it", "lt", "bg", "pt"], 2),
+                                        formats=rng.sample(["physical", "virtual"], rng.randint(1, 2)),
+                                        max_days=rng.randint(3, 22))
+        hosts.append((HostProfile.from_answers(uuid4(), 1, organisation, answers), unit(vectors)))
+    index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
+    policy = MatchPolicy(top_n=8, as_of=date(2027, 1, 4))
+    for pool in (20, 1000):
+        ranker = Ranker(index, candidate_pool=pool, max_candidate_pool=1000)
+        for v_index in range(6):
+            visitor = VisitorProfile.from_answers(uuid4(), 1, examples.visitor_organisation(v_index % 3),
+                                                  examples.visitor_answers(v_index % 3))
+            query = unit(vectors)
+            expected = sorted(
+                ((score(visitor, p, float(query @ v), policy.weights).score, str(p.host_id)) for p, v in hosts
+                 if fits(visitor, p, as_of=policy.as_of)), key=lambda item: (-item[0], item[1]))[:8]
+            ranked = ranker.rank(visitor, query, policy)
+            assert [str(e.host_id) for e in ranked] == [host_id for _, host_id in expected]
+            assert [e.score for e in ranked] == pytest.approx([s for s, _ in expected], abs=1e-6)
