@@ -205,7 +205,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             result["latency_one_at_a_time"] = common.percentiles(latencies)
             print(json.dumps({"latency": result["latency_one_at_a_time"]}), flush=True)
 
-            # The model alone on the throughput set's texts, in this process, while the service idles.
+            # The model alone on the throughput set's texts, in this process, while the service idles: before
+            # and after the pipeline run, since other work on the machine comes and goes.
             batch_lines = visitors[10 + args.latency:10 + args.latency + args.throughput]
             from cx_matcher.app import load_embedder
             from cx_matcher.cli import ApplicationLine
@@ -214,11 +215,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             embedder = load_embedder(Settings(environment="test"))
             texts = [visitor_text(ApplicationLine.model_validate(line).answers) for line in batch_lines]
             embedder.encode(texts[:32])
-            started = time.perf_counter()
-            for start in range(0, len(texts), 32):
-                embedder.encode(texts[start:start + 32])
-            model_rate = len(texts) / (time.perf_counter() - started)
-            del embedder
+
+            def model_rate() -> float:
+                started = time.perf_counter()
+                for start in range(0, len(texts), 32):
+                    embedder.encode(texts[start:start + 32])
+                return len(texts) / (time.perf_counter() - started)
+
+            model_before, load_before = model_rate(), os.getloadavg()[0]
 
             # Throughput: everything published at once, batches form in the service.
             events = [visitor_event(line) for line in batch_lines]
@@ -232,10 +236,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await receiving
             elapsed = max(arrivals.values()) - first_sent
             pipeline_rate = len(events) / elapsed
+            load_pipeline = os.getloadavg()[0]
+            model_after, load_after = model_rate(), os.getloadavg()[0]
+            del embedder
+            reference = (model_before + model_after) / 2
             result["throughput"] = {"applications": len(events), "seconds": round(elapsed, 2),
                                     "applications_per_second": round(pipeline_rate, 1),
-                                    "model_alone_texts_per_second_batch32": round(model_rate, 1),
-                                    "ratio": round(pipeline_rate / model_rate, 3)}
+                                    "model_alone_texts_per_second_batch32_before": round(model_before, 1),
+                                    "model_alone_texts_per_second_batch32_after": round(model_after, 1),
+                                    "load_1min_before_during_after": [round(load_before, 2), round(load_pipeline, 2),
+                                                                      round(load_after, 2)],
+                                    "ratio_to_mean_of_model_runs": round(pipeline_rate / reference, 3)}
             print(json.dumps({"throughput": result["throughput"]}), flush=True)
             result["match_found_parsed_and_valid"] = check_received()
         finally:

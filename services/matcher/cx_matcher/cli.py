@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -77,7 +78,10 @@ def rank_files(hosts: list[HostLine], applications: list[ApplicationLine], *, to
     from cx_matcher.service import Ranker, today_utc
     from cx_matcher.settings import Settings
 
-    settings = Settings()
+    with warnings.catch_warnings():
+        # The command calls no other service: the placeholder internal token it warns about is unused here.
+        warnings.filterwarnings("ignore", message=".*INTERNAL_TOKEN is the placeholder.*")
+        settings = Settings()
     embedder = embedder or load_embedder(settings)
     latest = {line.host_id: line for line in hosts}  # a host listed twice: its last line, as on the topic
     index = HostIndex(embedder.dimension, kind=settings.index_kind, hnsw_m=settings.hnsw_m,

@@ -184,27 +184,10 @@ class LiveMatching:
         started = time.perf_counter()
         vectors = await self.embed([visitor_text(event.answers) for _, event in fresh])
         if fresh:
-            self.metrics.observe("embed_visitor_batch", time.perf_counter() - started)
+            self.metrics.observe("embed_visitors", time.perf_counter() - started)
 
         async with self.lock:
-            policy = self.policy()
-            runs: list[tuple[MatchFound, str | None, OpenApplication]] = []
-            for (record, event), vector in zip(fresh, vectors, strict=True):
-                profile = VisitorProfile.from_answers(event.application_id, event.revision, event.organisation,
-                                                      event.answers)
-                started = time.perf_counter()
-                ranked = self.ranker.rank(profile, vector, policy)
-                self.metrics.observe("rank", time.perf_counter() - started)
-                found = match_found(
-                    run_id=application_run_id(event.application_id, event.revision, event.event_id),
-                    application_id=event.application_id, revision=event.revision,
-                    trigger=application_trigger(event.revision), model=self.model_version, ranked=ranked,
-                )
-                trace = read_event_headers(record.headers).traceparent
-                application = OpenApplication(profile=profile, vector=vector, partition=record.partition,
-                                              event_id=event.event_id, matches=ranked,
-                                              ranked_at=dict(self.index.offsets))
-                runs.append((found, child_traceparent(trace), application))
+            runs = self._run_visitors(fresh, vectors)
             # Publish first, remember after: a crash in between repeats the run (same match_run_id), never
             # loses it.
             started = time.perf_counter()
@@ -224,6 +207,29 @@ class LiveMatching:
             if runs:
                 self.stats.last_run_at = datetime.now(UTC).isoformat()
         self.metrics.observe("visitor_batch", time.perf_counter() - batch_started)
+
+    def _run_visitors(self, part: Sequence[tuple[ConsumerRecord, VisitorAnswersSubmitted]],
+                      vectors: np.ndarray) -> list[tuple[MatchFound, str | None, OpenApplication]]:
+        """Rank each visitor against the index as it is now (call under the lock)."""
+        policy = self.policy()
+        runs = []
+        for (record, event), vector in zip(part, vectors, strict=True):
+            profile = VisitorProfile.from_answers(event.application_id, event.revision, event.organisation,
+                                                  event.answers)
+            started = time.perf_counter()
+            ranked = self.ranker.rank(profile, vector, policy)
+            self.metrics.observe("rank", time.perf_counter() - started)
+            found = match_found(
+                run_id=application_run_id(event.application_id, event.revision, event.event_id),
+                application_id=event.application_id, revision=event.revision,
+                trigger=application_trigger(event.revision), model=self.model_version, ranked=ranked,
+            )
+            trace = read_event_headers(record.headers).traceparent
+            application = OpenApplication(profile=profile, vector=vector, partition=record.partition,
+                                          event_id=event.event_id, matches=ranked,
+                                          ranked_at=dict(self.index.offsets))
+            runs.append((found, child_traceparent(trace), application))
+        return runs
 
     def _matched_revision(self, application_id: UUID) -> int:
         held = self.applications.get(application_id)
