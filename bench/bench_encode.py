@@ -54,7 +54,7 @@ def main() -> None:
     settings = Settings(environment="test")
     embedder = load_embedder(settings)
     result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(),
-              "torch_threads": settings.torch_threads, **measure(embedder, args.texts)}
+              "encoder_backend": settings.encoder_backend, "encoder_threads": settings.encoder_threads, **measure(embedder, args.texts)}
     common.write_result("encode", result)
     print(json.dumps(result, indent=2))
 

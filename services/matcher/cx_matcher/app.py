@@ -14,7 +14,7 @@ from cx_kit.runtime import ServiceParts
 
 from cx_matcher import __version__
 from cx_matcher.adapters.dead_letters import HostDeadLetters
-from cx_matcher.adapters.embedder import Embedder, SentenceEmbedder
+from cx_matcher.adapters.embedder import Embedder, load_embedder_from
 from cx_matcher.adapters.host_index import HostIndex
 from cx_matcher.adapters.match_publisher import register_match_publisher
 from cx_matcher.adapters.metrics import MatcherMetrics
@@ -46,10 +46,11 @@ class Matcher:
     publisher: Any
 
 
-def load_embedder(settings: Settings) -> SentenceEmbedder:
+def load_embedder(settings: Settings) -> Embedder:
     """The configured model, loaded now; raises ModelUnavailable (naming the path) when it cannot be."""
-    return SentenceEmbedder.load(settings.model_path, name=settings.model_name,
-                                 torch_threads=settings.torch_threads, faiss_threads=settings.faiss_threads)
+    return load_embedder_from(settings.model_path, name=settings.model_name, backend=settings.encoder_backend,
+                              threads=settings.encoder_threads, faiss_threads=settings.faiss_threads,
+                              cache_dir=settings.encoder_cache_dir)
 
 
 def build_matcher(settings: Settings, embedder: Embedder) -> Matcher:

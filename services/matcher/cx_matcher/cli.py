@@ -133,6 +133,23 @@ def rank(
         raise typer.Exit(2) from None
 
 
+@app.command("prepare-model")
+def prepare_model() -> None:
+    """Load the configured model once, so its ONNX graph is exported, checked and cached for later starts."""
+    from cx_matcher.adapters.embedder import ModelUnavailable
+    from cx_matcher.app import load_embedder
+    from cx_matcher.settings import Settings
+
+    settings = Settings()
+    try:
+        embedder = load_embedder(settings)
+    except ModelUnavailable as error:
+        typer.echo(f"cx-matcher: {error}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps({"model": str(settings.model_path), "backend": embedder.backend,
+                           "cache": None if settings.encoder_cache_dir is None else str(settings.encoder_cache_dir)}))
+
+
 @app.command()
 def docs(
     write: Annotated[bool, typer.Option("--write", help="Regenerate the documents.")] = False,

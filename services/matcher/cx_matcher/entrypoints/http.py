@@ -46,6 +46,7 @@ class ModelStatus(BaseModel):
     """The embedding model loaded."""
 
     name: str
+    backend: str | None
     path: str | None
     dimension: int
     max_tokens: int | None
@@ -130,7 +131,7 @@ def http_router(settings: Settings, embedder: Embedder, matching: LiveMatching, 
         snapshot = reader.status.last_snapshot
         return MatcherStatus(
             ready=reader.status.ready,
-            model=ModelStatus(name=embedder.name, path=str(getattr(embedder, "path", None)),
+            model=ModelStatus(name=embedder.name, backend=getattr(embedder, "backend", None), path=str(getattr(embedder, "path", None)),
                               dimension=embedder.dimension, max_tokens=getattr(embedder, "max_tokens", None),
                               texts_encoded=getattr(embedder, "texts_encoded", None)),
             model_version=matching.model_version,
