@@ -65,12 +65,23 @@ class Ranker:
     def rank(self, visitor: VisitorProfile, vector: np.ndarray, policy: MatchPolicy, *,
              limit: int | None = None) -> list[RankedHost]:
         """The visitor's list: best first, at most `limit` (default policy.top_n) hosts, none breaking a rule."""
+        return self.rank_many([visitor], np.asarray(vector).reshape(1, -1), policy, limit=limit)[0]
+
+    def rank_many(self, visitors: Sequence[VisitorProfile], vectors: np.ndarray, policy: MatchPolicy, *,
+                  limit: int | None = None) -> list[list[RankedHost]]:
+        """`rank` for each visitor (row of `vectors`), with one index search for all their first pools."""
         limit = policy.top_n if limit is None else limit
+        pool = min(max(self.candidate_pool, limit), len(self.index))
+        firsts = self.index.search_ids_many(vectors, pool)
+        return [self._rank(visitor, vector, policy, limit, pool, first)
+                for visitor, vector, first in zip(visitors, vectors, firsts, strict=True)]
+
+    def _rank(self, visitor: VisitorProfile, vector: np.ndarray, policy: MatchPolicy, limit: int, pool: int,
+              found: tuple[np.ndarray, np.ndarray]) -> list[RankedHost]:
         size = len(self.index)
-        pool = min(max(self.candidate_pool, limit), size)
         masks = answer_masks(visitor.ecosystems, visitor.topics, visitor.activities)
         while True:
-            ids, similarities = self.index.search_ids(vector, pool)
+            ids, similarities = found
             if not len(ids):
                 return []
             lowest = float(similarities[-1])
@@ -94,6 +105,7 @@ class Ranker:
                     ranked[-1].score - SCORE_SLACK):
                 return ranked  # no host outside the pool can enter
             pool = min(pool * 4, size, self.max_candidate_pool)
+            found = self.index.search_ids(vector, pool)
 
 
 def today_utc() -> date:
@@ -213,12 +225,13 @@ class LiveMatching:
         """Rank each visitor against the index as it is now (call under the lock)."""
         policy = self.policy()
         runs = []
-        for (record, event), vector in zip(part, vectors, strict=True):
-            profile = VisitorProfile.from_answers(event.application_id, event.revision, event.organisation,
-                                                  event.answers)
-            started = time.perf_counter()
-            ranked = self.ranker.rank(profile, vector, policy)
-            self.metrics.observe("rank", time.perf_counter() - started)
+        profiles = [VisitorProfile.from_answers(event.application_id, event.revision, event.organisation,
+                                                event.answers) for _, event in part]
+        started = time.perf_counter()
+        lists = self.ranker.rank_many(profiles, vectors, policy)
+        if part:
+            self.metrics.observe("rank_batch", time.perf_counter() - started)
+        for (record, event), vector, profile, ranked in zip(part, vectors, profiles, lists, strict=True):
             found = match_found(
                 run_id=application_run_id(event.application_id, event.revision, event.event_id),
                 application_id=event.application_id, revision=event.revision,

@@ -54,9 +54,12 @@ def load_embedder_from(path: Path, *, name: str, backend: EncoderBackend = "onnx
     started = time.perf_counter()
     _check_model_folder(path)
     import faiss
+    from threadpoolctl import threadpool_limits
 
-    # FAISS answers one query fastest on one OpenMP thread (docs/benchmarks.md).
+    # FAISS answers one query fastest on one OpenMP thread (docs/benchmarks.md). numpy's BLAS gets one thread
+    # too: its idle threads spin, taking the cores from the encoder (-20 % pipeline throughput, measured).
     faiss.omp_set_num_threads(faiss_threads)
+    threadpool_limits(1, user_api="blas")
     embedder: SentenceEmbedder | OnnxEmbedder | None = None
     if backend == "onnx":
         try:
@@ -171,7 +174,7 @@ class OnnxEmbedder:
     backend = "onnx"
 
     def __init__(self, session: Any, tokenizer: Any, *, name: str, path: Path, dimension: int, max_tokens: int,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 4) -> None:
         self._session = session
         self._tokenizer = tokenizer
         self._inputs = [i.name for i in session.get_inputs()]
@@ -222,7 +225,8 @@ class OnnxEmbedder:
         """Unit vectors of `texts` (float32, shape (len(texts), dimension)); long texts are cut at max_tokens."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Like sentence-transformers: longest first, so each batch pads to texts of similar length.
+        # Like sentence-transformers: longest first, so each batch pads to texts of similar length. Batches are
+        # small: ONNX Runtime gains nothing from large ones on two cores, and padding costs (bench_encode.py).
         order = np.argsort([-len(text) for text in texts], kind="stable")
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         with self._lock:
@@ -323,9 +327,6 @@ def _onnx_session(graph: bytes | Path, threads: int) -> Any:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    # Idle worker threads sleep instead of spinning: the event loop, the broker client and the index share
-    # the two cores with them.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = str(graph) if isinstance(graph, Path) else graph
     return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 

@@ -15,10 +15,10 @@ from uuid import UUID
 from cx_matcher.domain.profiles import HostProfile, VisitorProfile
 from cx_matcher.domain.rules import dates_fit, fits_apart_from_dates
 from cx_matcher.domain.scoring import (
+    CRITERIA,
     ScoringWeights,
-    raw_criteria,
     contributions,
-    score,
+    raw_criteria,
     score_bound,
     score_without_keywords,
     total,
@@ -78,7 +78,7 @@ def rank_hosts(
     as_of = policy.as_of
     keyword_weight = weights.keywords
     best: list[float] = []  # min-heap of the `limit` best scores so far
-    scored: list[tuple[float, str, HostProfile, float]] = []
+    scored: list[tuple[float, str, HostProfile, tuple[float, ...]]] = []
     for position, (host, cosine) in enumerate(candidates):
         full = len(best) == limit
         if full:
@@ -93,18 +93,18 @@ def rank_hosts(
             continue
         if not dates_fit(visitor, host, as_of):
             continue
-        value = total(contributions(raw_criteria(visitor, host, cosine), weights))
-        scored.append((value, str(host.host_id), host, cosine))
+        parts = contributions(raw_criteria(visitor, host, cosine), weights)
+        value = total(parts)
+        scored.append((value, str(host.host_id), host, parts))
         if not full:
             heapq.heappush(best, value)
         elif value > best[0]:
             heapq.heapreplace(best, value)
     scored.sort(key=lambda item: (-item[0], item[1]))
     ranked = []
-    for position, (value, _, host, cosine) in enumerate(scored[:limit], start=1):
-        explained = score(visitor, host, cosine, weights)
+    for position, (value, _, host, parts) in enumerate(scored[:limit], start=1):
         ranked.append(RankedHost(host_id=host.host_id, rank=position, score=value,
-                                 explanation=explained.explanation))
+                                 explanation=dict(zip(CRITERIA, parts, strict=True))))
     return ranked
 
 
