@@ -86,26 +86,52 @@ class Ranker:
                 return []
             lowest = float(similarities[-1])
             # Hosts that surely break a cheap rule are dropped here, all at once; fits() checks the rest.
-            keep = may_fit(visitor, self.index.rule_columns(ids), country_number=self.index.country_number,
-                           language_bit=self.index.language_bit)
+            keep = self._may_fit(visitor, ids)
             ids, similarities = ids[keep], similarities[keep]
-            # Candidates in falling order of the best score each could reach: reading stops early and exactly.
-            bounds = structured_bounds(visitor, masks, self.index.answer_masks_of(ids),
-                                       self.index.in_countries(ids, visitor.preferred_countries),
-                                       similarities.astype(np.float64), policy.weights)
-            order = np.argsort(-bounds, kind="stable")
-            profile_at = self.index.profile_at
-            ordered_ids, ordered_similarities = ids[order].tolist(), similarities[order].tolist()
-            ranked = rank_hosts(
-                visitor, ((profile_at(i), s) for i, s in zip(ordered_ids, ordered_similarities, strict=True)),
-                policy, limit=limit, bounds=bounds[order].tolist())
+            ranked = self._rank_candidates(visitor, masks, ids, similarities, policy, limit)
             if pool >= size or pool >= self.max_candidate_pool:
                 return ranked
-            if len(ranked) == limit and score_bound(lowest, policy.weights) < (
-                    ranked[-1].score - SCORE_SLACK):
+            # A host outside the pool may still enter (the list is short, or a host less similar than the
+            # pool's last could make up for it with its answers): find exactly those hosts and score them with
+            # the pool, rather than widening the pool (a far larger search: 7 ms against 1 ms, measured).
+            floor = ranked[-1].score - SCORE_SLACK if len(ranked) == limit else -np.inf
+            if score_bound(lowest, policy.weights) < floor:
                 return ranked  # no host outside the pool can enter
+            contenders = self._contenders(visitor, masks, ids, lowest, floor, policy)
+            if len(contenders) <= pool:
+                extra = self.index.similarities(vector, contenders)
+                return self._rank_candidates(visitor, masks, np.concatenate([ids, contenders]),
+                                             np.concatenate([similarities, extra]), policy, limit)
             pool = min(pool * 4, size, self.max_candidate_pool)
             found = self.index.search_ids(vector, pool)
+
+    def _may_fit(self, visitor: VisitorProfile, ids: np.ndarray) -> np.ndarray:
+        return may_fit(visitor, self.index.rule_columns(ids), country_number=self.index.country_number,
+                       language_bit=self.index.language_bit)
+
+    def _rank_candidates(self, visitor: VisitorProfile, masks: tuple[int, int, int], ids: np.ndarray,
+                         similarities: np.ndarray, policy: MatchPolicy, limit: int) -> list[RankedHost]:
+        # Candidates in falling order of the best score each could reach: reading stops early and exactly.
+        bounds = structured_bounds(visitor, masks, self.index.answer_masks_of(ids),
+                                   self.index.in_countries(ids, visitor.preferred_countries),
+                                   similarities.astype(np.float64), policy.weights)
+        order = np.argsort(-bounds, kind="stable")
+        profile_at = self.index.profile_at
+        ordered_ids, ordered_similarities = ids[order].tolist(), similarities[order].tolist()
+        return rank_hosts(
+            visitor, ((profile_at(i), s) for i, s in zip(ordered_ids, ordered_similarities, strict=True)),
+            policy, limit=limit, bounds=bounds[order].tolist())
+
+    def _contenders(self, visitor: VisitorProfile, masks: tuple[int, int, int], pooled: np.ndarray,
+                    lowest: float, floor: float, policy: MatchPolicy) -> np.ndarray:
+        """Hosts outside the pool (so at most `lowest` similar) whose score could still reach `floor`."""
+        outside = self.index.live_ids()
+        outside = outside[~np.isin(outside, pooled, assume_unique=True)]
+        outside = outside[self._may_fit(visitor, outside)]
+        bounds = structured_bounds(visitor, masks, self.index.answer_masks_of(outside),
+                                   self.index.in_countries(outside, visitor.preferred_countries),
+                                   np.full(len(outside), max(lowest, 0.0)), policy.weights)
+        return outside[bounds >= floor]
 
 
 def today_utc() -> date:

@@ -64,6 +64,8 @@ class HostIndex:
         self.changes = 0  # grows on every applied change; snapshots compare it
         self._by_offset: dict[int, tuple[list[int], list[UUID]]] = {}
         self._by_offset_version = -1
+        self._live_ids = np.zeros(0, dtype=np.int64)
+        self._live_ids_version = -1
 
     def _empty_faiss(self) -> Any:
         if self.kind == "hnsw":
@@ -159,6 +161,20 @@ class HostIndex:
             profile_of = self._profile_of
             found &= np.fromiter((i in profile_of for i in ids.tolist()), dtype=bool, count=len(ids))
         return ids[found][:k], similarities[found][:k]
+
+    def live_ids(self) -> np.ndarray:
+        """The FAISS ids of every host in the index (kept until the index changes)."""
+        if self._live_ids_version != self.changes:
+            self._live_ids = np.fromiter(self._profile_of, dtype=np.int64, count=len(self._profile_of))
+            self._live_ids_version = self.changes
+        return self._live_ids
+
+    def similarities(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Cosine similarity of `vector` to the hosts behind FAISS ids (their stored vectors, not a search)."""
+        if not len(ids):
+            return np.zeros(0, dtype=np.float32)
+        stored = self._faiss.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
+        return stored @ np.asarray(vector, dtype=np.float32).reshape(self.dimension)
 
     def profile_at(self, faiss_id: int) -> HostProfile:
         """The profile behind a live FAISS id."""
