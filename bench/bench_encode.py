@@ -1,15 +1,18 @@
-"""The embedding model alone: single-text latency and throughput by batch size (no Kafka, no index).
+"""The embedding model alone: single-text latency and throughput by call size (no Kafka, no index).
 
-    uv run --no-sync python bench/bench_encode.py [--texts 512]
+    uv run --no-sync python bench/bench_encode.py [--texts 512] [--backends onnx,torch]
 
 Texts are generated visitor goals (bench/profiles.py), embedded as the service embeds them, with the
-service's own settings (torch threads 2 by default).
+service's own settings (2 threads), once per encoder backend: ONNX Runtime (the default) and torch
+(sentence-transformers' own path). Also the start-up time of each: a fresh process loading the model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 
 import common
@@ -35,7 +38,7 @@ def throughput(embedder, sample: list[str], batch: int) -> float:
 
 
 def measure(embedder, count: int) -> dict:
-    """Single-text latency percentiles and throughput at batch sizes 1, 8, 32, 64."""
+    """Single-text latency percentiles and throughput with texts handed over 1, 8, 32, 64 at a time."""
     sample = texts(count)
     embedder.encode(sample[:8])  # warm-up
     single = []
@@ -47,14 +50,30 @@ def measure(embedder, count: int) -> dict:
             "texts_per_second": {f"batch_{b}": round(throughput(embedder, sample, b), 1) for b in (1, 8, 32, 64)}}
 
 
+def start_up_seconds(backend: str) -> float:
+    """A fresh interpreter importing the service's loader and loading the model (ONNX: from its cache)."""
+    program = ("import time; started = time.perf_counter(); from cx_matcher.app import load_embedder; "
+               "from cx_matcher.settings import Settings; "
+               f"load_embedder(Settings(environment='test', encoder_backend={backend!r})); "
+               "print(time.perf_counter() - started)")
+    output = subprocess.run([sys.executable, "-c", program], check=True, capture_output=True, text=True).stdout
+    return round(float(output.strip().splitlines()[-1]), 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--backends", default="onnx,torch")
     args = parser.parse_args()
-    settings = Settings(environment="test")
-    embedder = load_embedder(settings)
-    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(),
-              "encoder_backend": settings.encoder_backend, "encoder_threads": settings.encoder_threads, **measure(embedder, args.texts)}
+    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "backends": {}}
+    for backend in args.backends.split(","):
+        settings = Settings(environment="test", encoder_backend=backend)
+        embedder = load_embedder(settings)
+        result["backends"][backend] = {"encoder_threads": settings.encoder_threads,
+                                       "load_seconds_fresh_process": start_up_seconds(backend),
+                                       **measure(embedder, args.texts)}
+        print(json.dumps({backend: result["backends"][backend]}), flush=True)
+        del embedder
     common.write_result("encode", result)
     print(json.dumps(result, indent=2))
 

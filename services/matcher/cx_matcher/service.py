@@ -50,14 +50,15 @@ DeadLetter = Callable[[ConsumerRecord, BaseException], Awaitable[Any]]
 class Ranker:
     """Ranks hosts of the index for a visitor: the hosts closest by similarity, scored and filtered.
 
-    It scores the `candidate_pool` closest hosts first, then grows the pool (x4 a step, up to
-    `max_candidate_pool`) while the list is not provably final: while it is short of hosts, or while a host
-    outside the pool (so at most as similar as the last one in it) could still beat the list's last entry
-    if all its other criteria were perfect. Up to that cap the list equals an exhaustive ranking of the
-    whole index (docs/benchmarks.md measures how often the cap is reached).
+    It scores the `candidate_pool` closest hosts first. If a host outside the pool (so at most as similar as
+    the pool's last) could still enter the list, because the list is short or because its answers could make
+    up for the lower similarity, exactly those hosts are found from the index's answer columns and scored with
+    the pool. Only when they are more than a pool's worth does the pool grow instead (x4 a step, up to
+    `max_candidate_pool`). Up to that cap the list equals an exhaustive ranking of the whole index
+    (docs/benchmarks.md compares them). A batch of visitors shares one index search (`rank_many`).
     """
 
-    def __init__(self, index: HostIndex, *, candidate_pool: int = 1000, max_candidate_pool: int = 5000) -> None:
+    def __init__(self, index: HostIndex, *, candidate_pool: int = 500, max_candidate_pool: int = 5000) -> None:
         self.index = index
         self.candidate_pool = candidate_pool
         self.max_candidate_pool = max(max_candidate_pool, candidate_pool)

@@ -70,11 +70,13 @@ class Settings(ServiceSettings):
                                     description="Criterion weights, as JSON in CX_MATCHER_WEIGHTS.")
     top_n: int = Field(10, ge=1, le=MAX_MATCHES, description="Hosts in a visitor's list.")
     candidate_pool: int = Field(
-        1000, ge=1, le=100_000, description="Hosts first taken from the index, closest by similarity, to score."
+        500, ge=1, le=100_000, description="Hosts first taken from the index, closest by similarity, to score; "
+        "hosts outside it that could still enter a list are found and scored too (bench/bench_ranking.py)."
     )
     max_candidate_pool: int = Field(
         5000, ge=1, le=1_000_000,
-        description="The pool grows (x4 a step) up to this size while a host outside it could still enter the list.",
+        description="When more than a pool's worth of hosts outside it could enter, the pool grows (x4 a step) "
+        "up to this size instead.",
     )
     as_of: date | None = Field(
         None, description="Count availability from this day (default: today, UTC); a fixed day for tests."
