@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from cx_contracts.api import ContactCard
-from cx_contracts.events import MatchFound, NotificationKind, NotificationSent
+from cx_contracts.events import MatchFound, NotificationKind, NotificationSent, child_traceparent
 from cx_contracts.scalars import utc_now
 from cx_kit.outbox import OutboxEntry, outbox_entry
 
@@ -103,9 +103,12 @@ class Notifier:
 
     # --------------------------------------------------------------------------------------- use cases
 
-    async def handle_match(self, match: MatchFound) -> None:
-        """Plan the run's mails (once), then send each one still pending; raises if one must be retried."""
-        entries = await self._plan(match)
+    async def handle_match(self, match: MatchFound, traceparent: str | None = None) -> None:
+        """Plan the run's mails (once), then send each one still pending; raises if one must be retried.
+
+        `traceparent` is the record's trace context: each mail's NotificationSent continues that trace.
+        """
+        entries = await self._plan(match, traceparent)
         cards = _Cards(self._contacts)
         for entry in entries:
             if entry.status is MailStatus.PENDING:
@@ -167,11 +170,11 @@ class Notifier:
 
     # ------------------------------------------------------------------------------------------- steps
 
-    async def _plan(self, match: MatchFound) -> list[LedgerEntry]:
+    async def _plan(self, match: MatchFound, traceparent: str | None) -> list[LedgerEntry]:
         now = self._clock()
         period = self._cap.period_of(now)
         planned = []
-        for entry in plan_run(match, period=period, domain=self._domain, now=now):
+        for entry in plan_run(match, period=period, domain=self._domain, now=now, traceparent=traceparent):
             stored = await self._ledger.get(entry.id)
             if stored is not None:  # planned by an earlier delivery of this record: its decision stands
                 planned.append(stored)
@@ -296,7 +299,8 @@ class Notifier:
             match_run_id=UUID(entry.match_run_id) if entry.match_run_id else None,
             sent_at=sent_at,
         )
-        return outbox_entry(event, topic_namespace=self._namespace)
+        trace = None if entry.traceparent is None else child_traceparent(entry.traceparent)
+        return outbox_entry(event, topic_namespace=self._namespace, traceparent=trace)
 
 
 class _Cards:

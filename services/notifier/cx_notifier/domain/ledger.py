@@ -66,6 +66,9 @@ class LedgerEntry(BaseModel):
     sent_at: datetime | None = None
     reason: str | None = None
     digest_id: str | None = None
+    traceparent: str | None = Field(
+        None, description="Trace context of the MatchFound the entry came from; its NotificationSent continues it."
+    )
 
     def unconfirmed_attempts(self) -> int:
         """Attempts that neither failed for certain nor were recorded as the one that was sent.
@@ -114,7 +117,8 @@ def notification_event_id(entry_id: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, entry_id + "#sent")
 
 
-def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime) -> list[LedgerEntry]:
+def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime,
+             traceparent: str | None = None) -> list[LedgerEntry]:
     """The entries a match run asks for: the visitor's first, then one per proposed host in rank order.
 
     All start pending; the caller turns those over a recipient's cap into deferred ones.
@@ -132,7 +136,7 @@ def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime) -> l
             application_id=application, trigger=match.trigger, matches=matches, period=period,
             status=MailStatus.SKIPPED if empty else MailStatus.PENDING,
             reason="no host proposed" if empty else None,
-            message_id=message_id(entry_id, domain), planned_at=now,
+            message_id=message_id(entry_id, domain), planned_at=now, traceparent=traceparent,
         )
 
     entries = [entry(NotificationKind.MATCH_PROPOSAL_VISITOR, "visitor", application, list(match.matches))]

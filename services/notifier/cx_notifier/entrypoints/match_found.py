@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage as RecordMessage
 from faststream.kafka.message import KafkaMessage
 
 from cx_contracts.errors import ContractError
-from cx_contracts.events import MatchFound, NotificationSent, parse_event
+from cx_contracts.events import MatchFound, NotificationSent, parse_event, read_event_headers
 from cx_contracts.topics import MATCH_FOUND, NOTIFICATION_SENT, ConsumerGroups
 
 from cx_notifier.service import Notifier
@@ -51,8 +52,9 @@ def register_match_found(broker: KafkaBroker, settings: Settings, notifier: Noti
         title="notifier.match-found",
         description=MATCH_FOUND_DESCRIPTION,
     )
-    async def on_match_found(match: MatchFound) -> None:
-        await notifier.handle_match(match)
+    async def on_match_found(match: MatchFound, message: RecordMessage) -> None:
+        # The record's trace context (already checked by the decoder); NotificationSent continues it.
+        await notifier.handle_match(match, read_event_headers(message.raw_message.headers).traceparent)
 
     # The outbox relay publishes these with the broker's durable producer; registered so the AsyncAPI
     # document shows what the notifier publishes.

@@ -290,11 +290,11 @@ class NotifierWorld:
             self.contacts.add(card)
         return card
 
-    async def publish(self, *matches: MatchFound) -> None:
+    async def publish(self, *matches: MatchFound, traceparent: str | None = None) -> None:
         """Publish MatchFound events the way the matcher does (durable producer, contract headers)."""
         for match in matches:
             await self._broker.publish(event_value(match), topic=self.match_found_topic, key=match.key.encode(),
-                                       headers=headers_as_text(event_headers(match)))
+                                       headers=headers_as_text(event_headers(match, traceparent)))
 
     async def publish_raw(self, value: bytes | None, *, key: bytes, headers: dict[str, str] | None = None) -> None:
         """Publish any bytes on this world's match-found topic."""

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.events import NotificationKind, parse_event
+from cx_contracts.events import NotificationKind, parse_event, read_event_headers
+from cx_contracts.traceparent import new_traceparent, trace_id_of
 from cx_kit.testing import read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -21,8 +22,9 @@ async def test_one_match_with_three_hosts_sends_exactly_four_mails_to_the_right_
     hosts = [world.organisation("host", index=i) for i in range(3)]
     match = examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts])
 
+    trace = new_traceparent()
     async with world.running():
-        await world.publish(match)
+        await world.publish(match, traceparent=trace)
         await world.wait_for_mails(4)
         sent = await read_topic(world.infrastructure.kafka_bootstrap, world.notification_sent_topic,
                                 until=lambda records: len(records) >= 4)
@@ -72,6 +74,10 @@ async def test_one_match_with_three_hosts_sends_exactly_four_mails_to_the_right_
     assert {e.match_run_id for e in events} == {match.match_run_id}
     assert {e.kind for e in events} == {NotificationKind.MATCH_PROPOSAL_VISITOR, NotificationKind.MATCH_PROPOSAL_HOST}
     assert all(r.key == str(e.recipient_id).encode() for r, e in zip(sent, events, strict=True))
+    # Each NotificationSent continues the match run's trace, as a span of its own.
+    spans = [read_event_headers(r.headers).traceparent for r in sent]
+    assert {trace_id_of(span) for span in spans} == {trace_id_of(trace)}
+    assert len({span.split("-")[2] for span in spans} | {trace.split("-")[2]}) == 5
     entries = await world.entries()
     assert {e["status"] for e in entries} == {"sent"} and len(entries) == 4
     assert all(e["outbox"] == [] for e in entries), "every event left the outbox"
