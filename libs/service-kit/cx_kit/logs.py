@@ -11,6 +11,9 @@ from pythonjsonlogger.json import JsonFormatter
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     """Route the root logger (and uvicorn's, FastStream's, aiokafka's) to stdout in JSON."""
     handler = logging.StreamHandler(sys.stdout)
+    # The handler filters too: FastStream sets its logger's level to the one it logs messages at (INFO),
+    # and a record that propagates from there is not checked against the root logger's level again.
+    handler.setLevel(level)
     if json:
         handler.setFormatter(
             JsonFormatter(
