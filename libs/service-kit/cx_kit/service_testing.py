@@ -44,6 +44,24 @@ async def ensure_namespaced_topics(bootstrap: str, namespace: str, names: Iterab
     return [spec.name for spec in wanted]
 
 
+async def settled_document(collection: Any, document_id: Any, timeout: float = 20.0) -> dict[str, Any]:
+    """The document once the outbox relay is done with it: no entry left, no lease held.
+
+    The relay's record reaches the topic before the relay clears the entry, so a test that compares the
+    stored document before and after must take it from here, not right after reading the topic.
+    """
+    from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD
+    from cx_kit.testing import wait_until
+
+    async def settled() -> dict[str, Any] | None:
+        document = await collection.find_one({"_id": document_id})
+        if document is not None and not document.get(OUTBOX_FIELD) and not document.get(LEASE_FIELD):
+            return document
+        return None
+
+    return await wait_until(settled, timeout=timeout, message=f"the outbox relay to be done with {document_id}")
+
+
 async def topic_record_count(bootstrap: str, topic: str) -> int:
     """How many records were ever written to `topic` (the sum of its partitions' end offsets)."""
     # Subscribed without a group, the consumer fetches the topic's metadata on start.

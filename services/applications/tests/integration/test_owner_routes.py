@@ -10,7 +10,7 @@ from cx_contracts.events import event_headers, event_key, event_value, headers_a
 from cx_contracts.examples import application_payload, match_found
 from cx_contracts.topics import MATCH_FOUND, VISITOR_ANSWERS
 
-from cx_kit.service_testing import bearer, topic_record_count
+from cx_kit.service_testing import bearer, settled_document, topic_record_count
 from cx_kit.testing import read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ async def test_a_stale_if_match_gets_412_and_changes_nothing(infrastructure, set
     assert (await applications.put(path, json={"answers": revised},
                                    headers={**owner, "If-Match": '"1"'})).status_code == 200
     await read_topic(infrastructure.kafka_bootstrap, settings.topic(VISITOR_ANSWERS), until=lambda r: len(r) >= 2)
-    before = await applications.app.state.applications.collection.find_one({"_id": created["application_id"]})
+    before = await settled_document(applications.app.state.applications.collection, created["application_id"])
 
     stale_put = await applications.put(path, json={"answers": application_payload(0)["answers"]},
                                        headers={**owner, "If-Match": '"1"'})

@@ -8,7 +8,7 @@ import pytest
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
 
-from cx_kit.service_testing import bearer, topic_record_count
+from cx_kit.service_testing import bearer, settled_document, topic_record_count
 from cx_kit.testing import read_topic
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ async def test_a_stale_if_match_gets_412_and_changes_nothing(infrastructure, set
                                 headers={**owner, "If-Match": '"1"'})
     assert first.status_code == 200
     await read_topic(infrastructure.kafka_bootstrap, settings.topic(HOST_ANSWERS), until=lambda r: len(r) >= 2)
-    stored_before = await catalogue.app.state.hosts.collection.find_one({"_id": created["host_id"]})
+    stored_before = await settled_document(catalogue.app.state.hosts.collection, created["host_id"])
 
     # A second writer still holding revision 1 (a lost update, were it let through).
     stale_put = await catalogue.put(path, json={"answers": host_entry_payload(2)["answers"]},
