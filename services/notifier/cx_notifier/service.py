@@ -299,8 +299,9 @@ class Notifier:
             match_run_id=UUID(entry.match_run_id) if entry.match_run_id else None,
             sent_at=sent_at,
         )
-        trace = None if entry.traceparent is None else child_traceparent(entry.traceparent)
-        return outbox_entry(event, topic_namespace=self._namespace, traceparent=trace)
+        # A child span of the run's trace (a new trace for a digest, which answers several runs).
+        return outbox_entry(event, topic_namespace=self._namespace,
+                            traceparent=child_traceparent(entry.traceparent))
 
 
 class _Cards:

@@ -67,6 +67,7 @@ def load_embedder_from(path: Path, *, name: str, backend: EncoderBackend = "onnx
         except OnnxUnsupported as reason:
             logger.warning("ONNX Runtime cannot run this model; encoding with torch",
                            extra={"path": str(path), "reason": str(reason)})
+            embedder = reason.reference
     if embedder is None:
         embedder = SentenceEmbedder(_load_sentence_transformer(path, threads=threads), name=name, path=path)
     try:
@@ -144,7 +145,12 @@ class SentenceEmbedder:
 
 
 class OnnxUnsupported(Exception):
-    """The model is not one the ONNX path reproduces exactly (the torch path is used instead)."""
+    """The model is not one the ONNX path reproduces exactly (the torch path is used instead).
+
+    `reference` is the torch embedder when it was already loaded to find that out, so it is not loaded again.
+    """
+
+    reference: SentenceEmbedder | None = None
 
 
 # Texts whose vectors must agree between the two backends before the ONNX one is used: short, long, and one
@@ -201,15 +207,19 @@ class OnnxEmbedder:
                                extra={"path": str(cached), "error": str(error)})
                 shutil.rmtree(cached, ignore_errors=True)
         model = _load_sentence_transformer(path, threads=threads)
+        reference = SentenceEmbedder(model, name=name, path=path)
         meta = {"format": EXPORT_FORMAT, "model_key": key, "dimension": int(model.get_embedding_dimension()),
                 "max_tokens": int(model.max_seq_length)}
-        graph = _export(_mean_pooled_transformer(model), model.tokenizer)
-        embedder = cls._from_graph(graph, path, meta, name=name, threads=threads)
-        reference = SentenceEmbedder(model, name=name, path=path)
-        expected, got = reference.encode(FIDELITY_TEXTS), embedder.encode(FIDELITY_TEXTS)
-        agreement = float(np.min(np.sum(expected * got, axis=1)))
-        if not agreement >= FIDELITY_MIN_COSINE:
-            raise OnnxUnsupported(f"vectors differ from torch's (lowest cosine {agreement:.6f})")
+        try:
+            graph = _export(_mean_pooled_transformer(model), model.tokenizer)
+            embedder = cls._from_graph(graph, path, meta, name=name, threads=threads)
+            expected, got = reference.encode(FIDELITY_TEXTS), embedder.encode(FIDELITY_TEXTS)
+            agreement = float(np.min(np.sum(expected * got, axis=1)))
+            if not agreement >= FIDELITY_MIN_COSINE:
+                raise OnnxUnsupported(f"vectors differ from torch's (lowest cosine {agreement:.6f})")
+        except OnnxUnsupported as unsupported:
+            unsupported.reference = reference  # the caller falls back to it
+            raise
         meta["fidelity_min_cosine"] = round(agreement, 7)
         if cached is not None:
             _store(cached, graph, meta)

@@ -114,15 +114,22 @@ def test_a_damaged_cached_graph_is_exported_again(tmp_path: Path, onnx_embedder)
 
 
 def test_a_model_the_onnx_path_cannot_reproduce_is_encoded_with_torch(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, torch_embedder) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, torch_embedder) -> None:
     # The same weights without the Normalize module: not the pipeline the ONNX path reproduces.
     model = tmp_path / "model"
     shutil.copytree(MODEL, model)
     modules = json.loads((model / "modules.json").read_text())
     (model / "modules.json").write_text(json.dumps([m for m in modules if not m["type"].endswith("Normalize")]))
+    from cx_matcher.adapters import embedder as module
+
+    loads = []
+    load = module._load_sentence_transformer
+    monkeypatch.setattr(module, "_load_sentence_transformer",
+                        lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
     with caplog.at_level(logging.WARNING, logger="cx_matcher.adapters.embedder"):
         embedder = load_embedder_from(model, name="m", backend="onnx", threads=2, cache_dir=tmp_path / "cache")
     assert embedder.backend == "torch"
+    assert len(loads) == 1, "the torch model loaded to check the ONNX path is the one used"
     assert any("encoding with torch" in record.getMessage() for record in caplog.records)
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
     vectors = embedder.encode(["a host in Lyon"])
