@@ -18,6 +18,7 @@ import time
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
+
 from cx_contracts.topics import ALL_TOPICS, TopicSpec
 
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code

@@ -55,13 +55,19 @@ def main() -> int:
     owners: dict[str, list[dict]] = {"hosts": [], "applications": []}
     with httpx.Client(base_url=args.gateway, timeout=10) as client:
         for host in hosts:
-            body = {"organisation": host["organisation"], "contact": demo_contact(host["organisation"]),
-                    "answers": host["answers"]}
+            body = {
+                "organisation": host["organisation"],
+                "contact": demo_contact(host["organisation"]),
+                "answers": host["answers"],
+            }
             created = post(client, "/api/catalogue/hosts", body)
             owners["hosts"].append({"name": host["organisation"]["name"], **created})
         for visitor in visitors:
-            body = {"organisation": visitor["organisation"], "contact": demo_contact(visitor["organisation"]),
-                    "answers": visitor["answers"]}
+            body = {
+                "organisation": visitor["organisation"],
+                "contact": demo_contact(visitor["organisation"]),
+                "answers": visitor["answers"],
+            }
             created = post(client, "/api/applications", body)
             owners["applications"].append({"name": visitor["organisation"]["name"], **created})
 
@@ -69,11 +75,15 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(owners, indent=2))
     first = owners["applications"][0]
-    print(f"   {len(owners['hosts'])} hosts in the catalogue, {len(owners['applications'])} applications; "
-          f"owner tokens in {out}")
-    print(f"   e.g. the matches of {first['name']}:\n"
-          f"     curl -H 'Authorization: Bearer {first['owner_token']}' "
-          f"{args.gateway}/api/applications/{first['application_id']}/matches")
+    print(
+        f"   {len(owners['hosts'])} hosts in the catalogue, {len(owners['applications'])} applications; "
+        f"owner tokens in {out}"
+    )
+    print(
+        f"   e.g. the matches of {first['name']}:\n"
+        f"     curl -H 'Authorization: Bearer {first['owner_token']}' "
+        f"{args.gateway}/api/applications/{first['application_id']}/matches"
+    )
     return 0
 
 

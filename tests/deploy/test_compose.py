@@ -69,7 +69,9 @@ def interpolate(value: str, variables: dict[str, str]) -> str:
 def compose_settings(service: str) -> list[tuple[str, str]]:
     """(service, SETTING) for every variable with the service's prefix that compose passes it."""
     service_prefix = prefix(service)
-    return [(service, key.removeprefix(service_prefix)) for key in environment(service) if key.startswith(service_prefix)]
+    return [
+        (service, key.removeprefix(service_prefix)) for key in environment(service) if key.startswith(service_prefix)
+    ]
 
 
 def test_the_stack_has_the_infrastructure_our_four_services_and_the_topic_setup() -> None:

@@ -26,8 +26,11 @@ def documents(path: Path) -> list[dict[str, Any]]:
 MANIFESTS = {path.name: documents(path) for path in sorted(K8S.glob("*.yaml")) if path.name != "kustomization.yaml"}
 ALL_DOCUMENTS = [doc for docs in MANIFESTS.values() for doc in docs]
 DEPLOYMENTS = {doc["metadata"]["name"]: doc for doc in ALL_DOCUMENTS if doc["kind"] == "Deployment"}
-POD_SPECS = {f"{doc['kind']}/{doc['metadata']['name']}": doc["spec"]["template"]["spec"]
-             for doc in ALL_DOCUMENTS if doc["kind"] in ("Deployment", "Job")}
+POD_SPECS = {
+    f"{doc['kind']}/{doc['metadata']['name']}": doc["spec"]["template"]["spec"]
+    for doc in ALL_DOCUMENTS
+    if doc["kind"] in ("Deployment", "Job")
+}
 
 
 def settings_class(service: str) -> type:
@@ -43,7 +46,9 @@ def deployment_settings() -> list[tuple[str, str]]:
     pairs = []
     for service in SERVICES:
         prefix = settings_class(service).model_config["env_prefix"]
-        pairs += [(service, e["name"].removeprefix(prefix)) for e in container(service)["env"] if e["name"].startswith(prefix)]
+        pairs += [
+            (service, e["name"].removeprefix(prefix)) for e in container(service)["env"] if e["name"].startswith(prefix)
+        ]
     return pairs
 
 

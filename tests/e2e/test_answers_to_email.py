@@ -66,10 +66,12 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
         assert stranger.status_code == 401
 
     mailpit = running_system.infrastructure.mailpit_url
-    visitor_mail = await wait_until(lambda: _mails_to(mailpit, f"visitor@{domain}"), timeout=60, interval=0.5,
-                                    message="the visitor's e-mail")
-    host_mail = await wait_until(lambda: _mails_to(mailpit, f"host@{domain}"), timeout=60, interval=0.5,
-                                 message="the host's e-mail")
+    visitor_mail = await wait_until(
+        lambda: _mails_to(mailpit, f"visitor@{domain}"), timeout=60, interval=0.5, message="the visitor's e-mail"
+    )
+    host_mail = await wait_until(
+        lambda: _mails_to(mailpit, f"host@{domain}"), timeout=60, interval=0.5, message="the host's e-mail"
+    )
     # The host may also enter other open applications' lists (re-matching): count the mails about this visitor.
     about_visitor = [m for m in host_mail if visitor_body["organisation"]["name"] in m["Subject"]]
     assert len(visitor_mail) == 1 and len(about_visitor) == 1
