@@ -135,15 +135,3 @@ class ContactCard(BaseModel):
     contact: Contact = Field(description="The contact person (personal data).")
     languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
 
-
-__all__ = [
-    "ContactCard",
-    "ApplicationCreate",
-    "ApplicationCreated",
-    "ApplicationPublic",
-    "ApplicationUpdate",
-    "HostEntryCreate",
-    "HostEntryCreated",
-    "HostEntryPublic",
-    "HostEntryUpdate",
-]
