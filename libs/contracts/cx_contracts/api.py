@@ -134,4 +134,3 @@ class ContactCard(BaseModel):
     organisation: OrganisationState = Field(description="The organisation, for the greeting and the subject.")
     contact: Contact = Field(description="The contact person (personal data).")
     languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
-

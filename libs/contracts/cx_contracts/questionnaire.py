@@ -22,13 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from cx_contracts.scalars import (
+    MULTILINE,
+    SINGLE_LINE,
     CountryCode,
     EmailAddress,
     LanguageCode,
     SchemeDate,
     WebsiteUrl,
-    multiline_text,
-    single_line_text,
+    text_length,
 )
 from cx_contracts.vocabulary import (
     ELIGIBLE_COUNTRIES,
@@ -54,11 +55,11 @@ MAX_PREFERRED_COUNTRIES = 10
 MIN_FREE_TEXT = 40
 MAX_FREE_TEXT = 4000
 
-OrganisationName = single_line_text(2, 200)
-CityName = single_line_text(1, 100)  # "Å" is a town in Norway
-PersonName = single_line_text(2, 120)
-Keyword = single_line_text(2, 50)
-FreeText = multiline_text(MIN_FREE_TEXT, MAX_FREE_TEXT)
+OrganisationName = Annotated[str, text_length(2, 200), SINGLE_LINE]
+CityName = Annotated[str, text_length(1, 100), SINGLE_LINE]  # "Å" is a town in Norway
+PersonName = Annotated[str, text_length(2, 120), SINGLE_LINE]
+Keyword = Annotated[str, text_length(2, 50), SINGLE_LINE]
+FreeText = Annotated[str, text_length(MIN_FREE_TEXT, MAX_FREE_TEXT), MULTILINE]
 ExchangeDays = Annotated[int, Field(strict=True, ge=MIN_EXCHANGE_DAYS, le=MAX_EXCHANGE_DAYS)]
 
 # A strict model handed to a field typed with its tolerant base is re-validated into the base, so an event
@@ -307,7 +308,9 @@ class HostAnswers(HostAnswersState):
 
     model_config = STRICT
 
-    availability: list[DateRange] = _availability_field()
+    # The strict form narrows the items to DateRange. mypy sees a list as writable, hence invariant; these
+    # models are frozen, so nothing can put a tolerant DateRangeState into a host's strict answers.
+    availability: list[DateRange] = _availability_field()  # type: ignore[assignment]
 
 
 class VisitorAnswersState(_SharedAnswerRules):

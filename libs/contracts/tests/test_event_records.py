@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.errors import ContractError
 from cx_contracts.codec import (
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_ID,
@@ -26,6 +25,7 @@ from cx_contracts.codec import (
     parse_event,
     read_event_headers,
 )
+from cx_contracts.errors import ContractError
 from cx_contracts.events import (
     HostAnswersSubmitted,
     HostAnswersWithdrawn,
@@ -139,7 +139,14 @@ def test_unknown_headers_are_ignored_and_a_bad_traceparent_is_dropped() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [(HEADER_EVENT_ID, b"12"), (HEADER_REVISION, b"two"), (HEADER_REVISION, b"0"), (HEADER_SCHEMA_VERSION, b"v1"), ("occurred_at", b"today"), (HEADER_EVENT_TYPE, b"\xff\xfe")],
+    [
+        (HEADER_EVENT_ID, b"12"),
+        (HEADER_REVISION, b"two"),
+        (HEADER_REVISION, b"0"),
+        (HEADER_SCHEMA_VERSION, b"v1"),
+        ("occurred_at", b"today"),
+        (HEADER_EVENT_TYPE, b"\xff\xfe"),
+    ],
 )
 def test_a_malformed_contract_header_is_a_contract_error(name: str, value: bytes) -> None:
     with pytest.raises(ContractError, match=name):
