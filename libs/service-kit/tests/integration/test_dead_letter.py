@@ -24,8 +24,11 @@ async def test_a_poison_record_lands_on_the_dead_letter_topic_and_the_next_recor
     infrastructure, kafka_topic
 ):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("dlq-test"),
-                         retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01))
+    broker = make_broker(
+        infrastructure.kafka_bootstrap,
+        client_id=unique("dlq-test"),
+        retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01),
+    )
     handled: list[Greeting] = []
 
     @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
@@ -53,8 +56,11 @@ async def test_a_poison_record_lands_on_the_dead_letter_topic_and_the_next_recor
 
 async def test_a_transient_failure_is_retried_and_processed_once_without_dead_lettering(infrastructure, kafka_topic):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("retry-test"),
-                         retry=RetryPolicy(max_attempts=4, backoff_initial_s=0.01))
+    broker = make_broker(
+        infrastructure.kafka_bootstrap,
+        client_id=unique("retry-test"),
+        retry=RetryPolicy(max_attempts=4, backoff_initial_s=0.01),
+    )
     attempts: list[str] = []
     done: list[str] = []
 
@@ -77,8 +83,11 @@ async def test_a_transient_failure_is_retried_and_processed_once_without_dead_le
 
 async def test_a_record_that_keeps_failing_is_dead_lettered_after_the_configured_attempts(infrastructure, kafka_topic):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("exhaust-test"),
-                         retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01))
+    broker = make_broker(
+        infrastructure.kafka_bootstrap,
+        client_id=unique("exhaust-test"),
+        retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01),
+    )
     attempts: list[str] = []
 
     @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
