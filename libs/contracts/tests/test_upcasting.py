@@ -42,6 +42,12 @@ def _topics_reading(event_class: type[MatchFound]) -> dict[str, TopicEvents]:
     return {**TOPIC_EVENTS, MATCH_FOUND: TopicEvents(event_class)}
 
 
+def _model_renamed(payload: dict[str, Any]) -> dict[str, Any]:
+    """The step of a version 1 that called model_version `model`."""
+    payload["model_version"] = payload.pop("model")
+    return payload
+
+
 def _weights_in_their_own_field() -> Upcasters:
     registry = Upcasters()
 
@@ -57,10 +63,7 @@ def _weights_in_their_own_field() -> Upcasters:
 def test_upcasters_lift_a_payload_step_by_step() -> None:
     registry = Upcasters()
 
-    @registry.register("match-found", from_version=1)
-    def rename_model(payload: dict[str, Any]) -> dict[str, Any]:
-        payload["model_version"] = payload.pop("model")
-        return payload
+    registry.register("match-found", from_version=1)(_model_renamed)
 
     @registry.register("match-found", from_version=2)
     def add_trigger(payload: dict[str, Any]) -> dict[str, Any]:
@@ -150,10 +153,7 @@ def test_a_v1_record_without_an_upcaster_to_v2_is_a_contract_error_and_the_platf
 def test_parse_event_upcasts_an_older_payload_to_the_current_model() -> None:
     registry = Upcasters()
 
-    @registry.register("match-found", from_version=1)
-    def rename_model(payload: dict[str, Any]) -> dict[str, Any]:
-        payload["model_version"] = payload.pop("model")
-        return payload
+    registry.register("match-found", from_version=1)(_model_renamed)
 
     topics = _topics_reading(MatchFoundRenamed)
     old = json.loads(event_value(examples.match_found()) or b"")
