@@ -1,116 +1,65 @@
 """ClusterXchange wire types: questionnaire, HTTP documents, events, topics. No I/O.
 
 Modules: `vocabulary` (closed lists), `scalars` (checked text, codes, addresses, dates), `questionnaire`
-(organisation, contact, answers), `api` (HTTP documents), `events` (Kafka events, headers, parsing),
+(organisation, contact, answers), `api` (HTTP documents), `events` (the Kafka events), `codec` (events as
+Kafka records: key, value, headers, parsing), `upcasters` (older payloads lifted to the current schema),
 `traceparent`, `topics`, `schemas` (JSON Schema snapshots), `examples` (valid fixtures).
+
+The names below are the package's public front door; each is re-exported (`X as X`) from its module.
 """
 
-from cx_contracts.api import (
-    ApplicationCreate,
-    ApplicationCreated,
-    ApplicationPublic,
-    ApplicationUpdate,
-    HostEntryCreate,
-    HostEntryCreated,
-    HostEntryPublic,
-    HostEntryUpdate,
-)
-from cx_contracts.errors import ContractError
-from cx_contracts.events import (
-    AnyEvent,
-    Event,
-    EventHeaders,
-    HostAnswersSubmitted,
-    HostAnswersWithdrawn,
-    HostMatch,
-    MatchFound,
-    NotificationKind,
-    NotificationSent,
-    VisitorAnswersSubmitted,
-    VisitorAnswersWithdrawn,
-    Withdrawal,
-    WithdrawalReason,
-    event_headers,
-    event_key,
-    event_topic,
-    event_value,
-    parse_event,
-    read_event_headers,
-)
-from cx_contracts.questionnaire import (
-    Contact,
-    DateRange,
-    DateRangeState,
-    HostAnswers,
-    HostAnswersState,
-    Organisation,
-    OrganisationState,
-    VisitorAnswers,
-    VisitorAnswersState,
-    working_days,
-)
-from cx_contracts.traceparent import child_traceparent, is_valid_traceparent, new_traceparent
-from cx_contracts.vocabulary import (
-    ELIGIBLE_COUNTRIES,
-    MAX_EXCHANGE_DAYS,
-    MIN_EXCHANGE_DAYS,
-    Activity,
-    Ecosystem,
-    EligibleCountry,
-    ExchangeFormat,
-    OrganisationKind,
-    Topic,
-)
-
-__all__ = [
-    "ELIGIBLE_COUNTRIES",
-    "MAX_EXCHANGE_DAYS",
-    "MIN_EXCHANGE_DAYS",
-    "Activity",
-    "AnyEvent",
-    "ApplicationCreate",
-    "ApplicationCreated",
-    "ApplicationPublic",
-    "ApplicationUpdate",
-    "Contact",
-    "ContractError",
-    "DateRange",
-    "DateRangeState",
-    "Ecosystem",
-    "EligibleCountry",
-    "Event",
-    "EventHeaders",
-    "ExchangeFormat",
-    "HostAnswers",
-    "HostAnswersState",
-    "HostAnswersSubmitted",
-    "HostAnswersWithdrawn",
-    "HostEntryCreate",
-    "HostEntryCreated",
-    "HostEntryPublic",
-    "HostEntryUpdate",
-    "HostMatch",
-    "MatchFound",
-    "NotificationKind",
-    "NotificationSent",
-    "Organisation",
-    "OrganisationKind",
-    "OrganisationState",
-    "Topic",
-    "VisitorAnswers",
-    "VisitorAnswersState",
-    "VisitorAnswersSubmitted",
-    "VisitorAnswersWithdrawn",
-    "Withdrawal",
-    "WithdrawalReason",
-    "child_traceparent",
-    "event_headers",
-    "event_key",
-    "event_topic",
-    "event_value",
-    "is_valid_traceparent",
-    "new_traceparent",
-    "parse_event",
-    "read_event_headers",
-    "working_days",
-]
+from cx_contracts.api import ApplicationCreate as ApplicationCreate
+from cx_contracts.api import ApplicationCreated as ApplicationCreated
+from cx_contracts.api import ApplicationPublic as ApplicationPublic
+from cx_contracts.api import ApplicationUpdate as ApplicationUpdate
+from cx_contracts.api import ContactCard as ContactCard
+from cx_contracts.api import HostEntryCreate as HostEntryCreate
+from cx_contracts.api import HostEntryCreated as HostEntryCreated
+from cx_contracts.api import HostEntryPublic as HostEntryPublic
+from cx_contracts.api import HostEntryUpdate as HostEntryUpdate
+from cx_contracts.codec import EventHeaders as EventHeaders
+from cx_contracts.codec import event_headers as event_headers
+from cx_contracts.codec import event_key as event_key
+from cx_contracts.codec import event_topic as event_topic
+from cx_contracts.codec import event_value as event_value
+from cx_contracts.codec import headers_as_text as headers_as_text
+from cx_contracts.codec import parse_event as parse_event
+from cx_contracts.codec import read_event_headers as read_event_headers
+from cx_contracts.errors import ContractError as ContractError
+from cx_contracts.events import AnyEvent as AnyEvent
+from cx_contracts.events import Envelope as Envelope
+from cx_contracts.events import Event as Event
+from cx_contracts.events import HostAnswersSubmitted as HostAnswersSubmitted
+from cx_contracts.events import HostAnswersWithdrawn as HostAnswersWithdrawn
+from cx_contracts.events import HostMatch as HostMatch
+from cx_contracts.events import MatchFound as MatchFound
+from cx_contracts.events import NotificationKind as NotificationKind
+from cx_contracts.events import NotificationSent as NotificationSent
+from cx_contracts.events import VisitorAnswersSubmitted as VisitorAnswersSubmitted
+from cx_contracts.events import VisitorAnswersWithdrawn as VisitorAnswersWithdrawn
+from cx_contracts.events import Withdrawal as Withdrawal
+from cx_contracts.events import WithdrawalReason as WithdrawalReason
+from cx_contracts.questionnaire import Contact as Contact
+from cx_contracts.questionnaire import DateRange as DateRange
+from cx_contracts.questionnaire import DateRangeState as DateRangeState
+from cx_contracts.questionnaire import HostAnswers as HostAnswers
+from cx_contracts.questionnaire import HostAnswersState as HostAnswersState
+from cx_contracts.questionnaire import Organisation as Organisation
+from cx_contracts.questionnaire import OrganisationState as OrganisationState
+from cx_contracts.questionnaire import VisitorAnswers as VisitorAnswers
+from cx_contracts.questionnaire import VisitorAnswersState as VisitorAnswersState
+from cx_contracts.questionnaire import working_days as working_days
+from cx_contracts.traceparent import child_traceparent as child_traceparent
+from cx_contracts.traceparent import is_valid_traceparent as is_valid_traceparent
+from cx_contracts.traceparent import new_traceparent as new_traceparent
+from cx_contracts.upcasters import UPCASTERS as UPCASTERS
+from cx_contracts.upcasters import Upcasters as Upcasters
+from cx_contracts.vocabulary import ELIGIBLE_COUNTRIES as ELIGIBLE_COUNTRIES
+from cx_contracts.vocabulary import MAX_EXCHANGE_DAYS as MAX_EXCHANGE_DAYS
+from cx_contracts.vocabulary import MIN_EXCHANGE_DAYS as MIN_EXCHANGE_DAYS
+from cx_contracts.vocabulary import Activity as Activity
+from cx_contracts.vocabulary import Ecosystem as Ecosystem
+from cx_contracts.vocabulary import EligibleCountry as EligibleCountry
+from cx_contracts.vocabulary import ExchangeFormat as ExchangeFormat
+from cx_contracts.vocabulary import OrganisationKind as OrganisationKind
+from cx_contracts.vocabulary import Topic as Topic

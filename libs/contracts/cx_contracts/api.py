@@ -36,44 +36,47 @@ _OWNER_TOKEN = (
 )
 
 
-class HostEntryCreate(BaseModel):
-    """Body of POST /api/catalogue/hosts: a host publishes its catalogue entry."""
+class _CreateDocument(BaseModel):
+    """What a Create body holds besides its questionnaire: the organisation and its contact."""
 
     model_config = STRICT
 
     organisation: Organisation = Field(description=_ORGANISATION)
     contact: Contact = Field(description=_CONTACT)
+
+
+class _UpdateDocument(BaseModel):
+    """An Update body: the questionnaire, replaced whole, then the organisation or contact if they change."""
+
+    model_config = STRICT
+
+    answers: HostAnswers | VisitorAnswers  # each document narrows it to its own questionnaire
+    organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
+    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
+
+
+class HostEntryCreate(_CreateDocument):
+    """Body of POST /api/catalogue/hosts: a host publishes its catalogue entry."""
+
     answers: HostAnswers = Field(description="The host questionnaire.")
 
 
-class HostEntryUpdate(BaseModel):
+class HostEntryUpdate(_UpdateDocument):
     """Body of PUT /api/catalogue/hosts/{host_id}: replaces the answers, and the organisation or contact if given."""
 
-    model_config = STRICT
-
     answers: HostAnswers = Field(description="The host questionnaire, replacing the current answers.")
-    organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
-    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(_CreateDocument):
     """Body of POST /api/applications: a visitor applies for an exchange."""
 
-    model_config = STRICT
-
-    organisation: Organisation = Field(description=_ORGANISATION)
-    contact: Contact = Field(description=_CONTACT)
     answers: VisitorAnswers = Field(description="The visitor questionnaire.")
 
 
-class ApplicationUpdate(BaseModel):
+class ApplicationUpdate(_UpdateDocument):
     """Body of PUT /api/applications/{application_id}: replaces the answers, and organisation or contact if given."""
 
-    model_config = STRICT
-
     answers: VisitorAnswers = Field(description="The visitor questionnaire, replacing the current answers.")
-    organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
-    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
 
 
 class HostEntryCreated(BaseModel):
@@ -134,16 +137,3 @@ class ContactCard(BaseModel):
     organisation: OrganisationState = Field(description="The organisation, for the greeting and the subject.")
     contact: Contact = Field(description="The contact person (personal data).")
     languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
-
-
-__all__ = [
-    "ContactCard",
-    "ApplicationCreate",
-    "ApplicationCreated",
-    "ApplicationPublic",
-    "ApplicationUpdate",
-    "HostEntryCreate",
-    "HostEntryCreated",
-    "HostEntryPublic",
-    "HostEntryUpdate",
-]

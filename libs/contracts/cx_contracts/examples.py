@@ -8,7 +8,8 @@ models; event functions take ids or make random ones, so each test gets its own.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from cx_contracts.api import ApplicationCreate, HostEntryCreate
@@ -256,88 +257,75 @@ VISITOR_EXAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
-def _entry(
-    examples: tuple[dict[str, Any], ...], index: int, overrides: dict[str, dict[str, Any] | None]
-) -> dict[str, Any]:
-    entry = copy.deepcopy(examples[index % len(examples)])
-    for section, changes in overrides.items():
-        if changes:
-            entry[section].update(copy.deepcopy(changes))
-    return entry
+CreateT = TypeVar("CreateT", HostEntryCreate, ApplicationCreate)
+AnswersT = TypeVar("AnswersT", HostAnswers, VisitorAnswers)
 
 
-def host_entry_payload(
-    index: int = 0,
-    *,
-    organisation: dict[str, Any] | None = None,
-    contact: dict[str, Any] | None = None,
-    answers: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """JSON body of POST /api/catalogue/hosts for example host `index`, each section updated with the overrides."""
-    return _entry(HOST_EXAMPLES, index, {"organisation": organisation, "contact": contact, "answers": answers})
+@dataclass(frozen=True)
+class ExampleSide(Generic[CreateT, AnswersT]):
+    """The examples of one side of an exchange, hosts or visitors: as posted payloads and as validated models."""
+
+    entries: tuple[dict[str, Any], ...]
+    create_model: type[CreateT]
+    answers_model: type[AnswersT]
+
+    def payload(
+        self,
+        index: int = 0,
+        *,
+        organisation: dict[str, Any] | None = None,
+        contact: dict[str, Any] | None = None,
+        answers: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """JSON body of the side's POST for example `index`, each section updated with the overrides."""
+        entry = copy.deepcopy(self.entries[index % len(self.entries)])
+        for section, changes in (("organisation", organisation), ("contact", contact), ("answers", answers)):
+            if changes:
+                entry[section].update(copy.deepcopy(changes))
+        return entry
+
+    def create(self, index: int = 0, **overrides: dict[str, Any]) -> CreateT:
+        """The validated Create document of example `index`."""
+        return self.create_model.model_validate(self.payload(index, **overrides))
+
+    def organisation(self, index: int = 0, **overrides: Any) -> Organisation:
+        """The organisation of example `index`."""
+        return Organisation.model_validate(self.payload(index, organisation=overrides)["organisation"])
+
+    def contact(self, index: int = 0, **overrides: Any) -> Contact:
+        """The contact person of example `index`."""
+        return Contact.model_validate(self.payload(index, contact=overrides)["contact"])
+
+    def answers(self, index: int = 0, **overrides: Any) -> AnswersT:
+        """The answers of example `index`, with fields replaced by `overrides`."""
+        return self.answers_model.model_validate(self.payload(index, answers=overrides)["answers"])
 
 
-def application_payload(
-    index: int = 0,
-    *,
-    organisation: dict[str, Any] | None = None,
-    contact: dict[str, Any] | None = None,
-    answers: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """JSON body of POST /api/applications for example visitor `index`, each section updated with the overrides."""
-    return _entry(VISITOR_EXAMPLES, index, {"organisation": organisation, "contact": contact, "answers": answers})
+HOSTS = ExampleSide(HOST_EXAMPLES, HostEntryCreate, HostAnswers)
+VISITORS = ExampleSide(VISITOR_EXAMPLES, ApplicationCreate, VisitorAnswers)
 
-
-def host_entry_create(index: int = 0, **overrides: dict[str, Any]) -> HostEntryCreate:
-    """A validated HostEntryCreate for example host `index`."""
-    return HostEntryCreate.model_validate(host_entry_payload(index, **overrides))
-
-
-def application_create(index: int = 0, **overrides: dict[str, Any]) -> ApplicationCreate:
-    """A validated ApplicationCreate for example visitor `index`."""
-    return ApplicationCreate.model_validate(application_payload(index, **overrides))
-
-
-def host_organisation(index: int = 0, **overrides: Any) -> Organisation:
-    """The organisation of example host `index`."""
-    return Organisation.model_validate(host_entry_payload(index, organisation=overrides)["organisation"])
-
-
-def visitor_organisation(index: int = 0, **overrides: Any) -> Organisation:
-    """The organisation of example visitor `index`."""
-    return Organisation.model_validate(application_payload(index, organisation=overrides)["organisation"])
-
-
-def host_contact(index: int = 0, **overrides: Any) -> Contact:
-    """The contact person of example host `index`."""
-    return Contact.model_validate(host_entry_payload(index, contact=overrides)["contact"])
-
-
-def visitor_contact(index: int = 0, **overrides: Any) -> Contact:
-    """The contact person of example visitor `index`."""
-    return Contact.model_validate(application_payload(index, contact=overrides)["contact"])
-
-
-def host_answers(index: int = 0, **overrides: Any) -> HostAnswers:
-    """The answers of example host `index`, with fields replaced by `overrides`."""
-    return HostAnswers.model_validate(host_entry_payload(index, answers=overrides)["answers"])
-
-
-def visitor_answers(index: int = 0, **overrides: Any) -> VisitorAnswers:
-    """The answers of example visitor `index`, with fields replaced by `overrides`."""
-    return VisitorAnswers.model_validate(application_payload(index, answers=overrides)["answers"])
+# The host and visitor fixtures the tests call (POST /api/catalogue/hosts and POST /api/applications bodies).
+host_entry_payload = HOSTS.payload
+application_payload = VISITORS.payload
+host_entry_create = HOSTS.create
+application_create = VISITORS.create
+host_organisation = HOSTS.organisation
+visitor_organisation = VISITORS.organisation
+host_contact = HOSTS.contact
+visitor_contact = VISITORS.contact
+host_answers = HOSTS.answers
+visitor_answers = VISITORS.answers
 
 
 def host_answers_submitted(
     index: int = 0, *, host_id: UUID | None = None, revision: int = 1, **answer_overrides: Any
 ) -> HostAnswersSubmitted:
     """A HostAnswersSubmitted for example host `index` (a random host_id unless given)."""
-    payload = host_entry_payload(index, answers=answer_overrides)
     return HostAnswersSubmitted(
         host_id=host_id or uuid4(),
         revision=revision,
-        organisation=Organisation.model_validate(payload["organisation"]),
-        answers=HostAnswers.model_validate(payload["answers"]),
+        organisation=host_organisation(index),
+        answers=host_answers(index, **answer_overrides),
     )
 
 
@@ -345,12 +333,11 @@ def visitor_answers_submitted(
     index: int = 0, *, application_id: UUID | None = None, revision: int = 1, **answer_overrides: Any
 ) -> VisitorAnswersSubmitted:
     """A VisitorAnswersSubmitted for example visitor `index` (a random application_id unless given)."""
-    payload = application_payload(index, answers=answer_overrides)
     return VisitorAnswersSubmitted(
         application_id=application_id or uuid4(),
         revision=revision,
-        organisation=Organisation.model_validate(payload["organisation"]),
-        answers=VisitorAnswers.model_validate(payload["answers"]),
+        organisation=visitor_organisation(index),
+        answers=visitor_answers(index, **answer_overrides),
     )
 
 

@@ -22,13 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from cx_contracts.scalars import (
+    MULTILINE,
+    SINGLE_LINE,
     CountryCode,
     EmailAddress,
     LanguageCode,
     SchemeDate,
     WebsiteUrl,
-    multiline_text,
-    single_line_text,
+    text_length,
 )
 from cx_contracts.vocabulary import (
     ELIGIBLE_COUNTRIES,
@@ -54,11 +55,11 @@ MAX_PREFERRED_COUNTRIES = 10
 MIN_FREE_TEXT = 40
 MAX_FREE_TEXT = 4000
 
-OrganisationName = single_line_text(2, 200)
-CityName = single_line_text(1, 100)  # "Å" is a town in Norway
-PersonName = single_line_text(2, 120)
-Keyword = single_line_text(2, 50)
-FreeText = multiline_text(MIN_FREE_TEXT, MAX_FREE_TEXT)
+OrganisationName = Annotated[str, text_length(2, 200), SINGLE_LINE]
+CityName = Annotated[str, text_length(1, 100), SINGLE_LINE]  # "Å" is a town in Norway
+PersonName = Annotated[str, text_length(2, 120), SINGLE_LINE]
+Keyword = Annotated[str, text_length(2, 50), SINGLE_LINE]
+FreeText = Annotated[str, text_length(MIN_FREE_TEXT, MAX_FREE_TEXT), MULTILINE]
 ExchangeDays = Annotated[int, Field(strict=True, ge=MIN_EXCHANGE_DAYS, le=MAX_EXCHANGE_DAYS)]
 
 # A strict model handed to a field typed with its tolerant base is re-validated into the base, so an event
@@ -200,11 +201,29 @@ class DateRange(DateRangeState):
 # Answers
 # ---------------------------------------------------------------------------------------------------------
 
-_ECOSYSTEMS = f"1 to {MAX_ECOSYSTEMS} of the 14 EU industrial ecosystems, each once."
-_TOPICS = "What the exchange is about: at least one topic, each once."
-_LANGUAGES = "ISO 639-1 codes (lower case), each once."
-_FORMATS = "physical and/or virtual: physical exchanges get a grant, virtual ones none."
 _KEYWORDS = f"Free tags (up to {MAX_KEYWORDS}, 2-50 characters each, each once regardless of case)."
+
+
+def _too_few_working_days(error_type: str, message: str, period: DateRangeState, **context: Any) -> PydanticCustomError:
+    """The error of a date range too short for an exchange; `message` may name its start, end and count."""
+    span = {"start": period.start.isoformat(), "end": period.end.isoformat(), "count": period.working_days}
+    return PydanticCustomError(error_type, message, {**context, **span})
+
+
+def _activities(who: str) -> Any:
+    return _unique(f"Activities {who}: at least one, each once.", min_length=1, max_length=len(Activity))
+
+
+def _languages(who: str) -> Any:
+    return _unique(f"Languages {who}: ISO 639-1 codes (lower case), each once.", min_length=1, max_length=MAX_LANGUAGES)
+
+
+def _formats(who: str) -> Any:
+    return _unique(
+        f"Formats {who}: physical and/or virtual: physical exchanges get a grant, virtual ones none.",
+        min_length=1,
+        max_length=len(ExchangeFormat),
+    )
 
 
 def _availability_field() -> Any:
@@ -224,8 +243,15 @@ def _travel_window_field() -> Any:
     )
 
 
-class _SharedAnswerRules(BaseModel):
-    """Rules both questionnaires share."""
+class _SharedAnswers(BaseModel):
+    """What both questionnaires ask first, and the rules they share."""
+
+    ecosystems: list[Ecosystem] = _unique(
+        f"1 to {MAX_ECOSYSTEMS} of the 14 EU industrial ecosystems, each once.", min_length=1, max_length=MAX_ECOSYSTEMS
+    )
+    topics: list[Topic] = _unique(
+        "What the exchange is about: at least one topic, each once.", min_length=1, max_length=len(Topic)
+    )
 
     @field_validator(
         "ecosystems",
@@ -249,22 +275,14 @@ class _SharedAnswerRules(BaseModel):
         return values
 
 
-class HostAnswersState(_SharedAnswerRules):
+class HostAnswersState(_SharedAnswers):
     """A host's answers (its catalogue entry), as events and read models carry them."""
 
     model_config = TOLERANT
 
-    ecosystems: list[Ecosystem] = _unique(_ECOSYSTEMS, min_length=1, max_length=MAX_ECOSYSTEMS)
-    topics: list[Topic] = _unique(_TOPICS, min_length=1, max_length=len(Topic))
-    activities: list[Activity] = _unique(
-        "Activities the host offers visitors: at least one, each once.", min_length=1, max_length=len(Activity)
-    )
-    languages: list[LanguageCode] = _unique(
-        "Languages the exchange can be held in: " + _LANGUAGES, min_length=1, max_length=MAX_LANGUAGES
-    )
-    formats: list[ExchangeFormat] = _unique(
-        "Formats the host offers: " + _FORMATS, min_length=1, max_length=len(ExchangeFormat)
-    )
+    activities: list[Activity] = _activities("the host offers visitors")
+    languages: list[LanguageCode] = _languages("the exchange can be held in")
+    formats: list[ExchangeFormat] = _formats("the host offers")
     expertise: FreeText = Field(
         description=f"What a visitor can learn here, in the host's words ({MIN_FREE_TEXT}-{MAX_FREE_TEXT} "
         "characters; line breaks allowed). The main input of semantic matching."
@@ -287,17 +305,13 @@ class HostAnswersState(_SharedAnswerRules):
     def _ranges_fit_an_exchange(cls, ranges: list[DateRangeState]) -> list[DateRangeState]:
         for index, period in enumerate(ranges):
             if period.working_days < MIN_EXCHANGE_DAYS:
-                raise PydanticCustomError(
+                raise _too_few_working_days(
                     "availability_too_short",
                     "Availability range {index} ({start} to {end}) has {count} working days; an exchange "
                     "needs at least {minimum}",
-                    {
-                        "index": index,
-                        "start": period.start.isoformat(),
-                        "end": period.end.isoformat(),
-                        "count": period.working_days,
-                        "minimum": MIN_EXCHANGE_DAYS,
-                    },
+                    period,
+                    index=index,
+                    minimum=MIN_EXCHANGE_DAYS,
                 )
         return ranges
 
@@ -307,25 +321,19 @@ class HostAnswers(HostAnswersState):
 
     model_config = STRICT
 
-    availability: list[DateRange] = _availability_field()
+    # The strict form narrows the items to DateRange. mypy sees a list as writable, hence invariant; these
+    # models are frozen, so nothing can put a tolerant DateRangeState into a host's strict answers.
+    availability: list[DateRange] = _availability_field()  # type: ignore[assignment]
 
 
-class VisitorAnswersState(_SharedAnswerRules):
+class VisitorAnswersState(_SharedAnswers):
     """A visitor's answers (its application), as events and read models carry them."""
 
     model_config = TOLERANT
 
-    ecosystems: list[Ecosystem] = _unique(_ECOSYSTEMS, min_length=1, max_length=MAX_ECOSYSTEMS)
-    topics: list[Topic] = _unique(_TOPICS, min_length=1, max_length=len(Topic))
-    activities: list[Activity] = _unique(
-        "Activities the visitor wants: at least one, each once.", min_length=1, max_length=len(Activity)
-    )
-    languages: list[LanguageCode] = _unique(
-        "Languages the visitors speak: " + _LANGUAGES, min_length=1, max_length=MAX_LANGUAGES
-    )
-    formats: list[ExchangeFormat] = _unique(
-        "Formats the visitor accepts: " + _FORMATS, min_length=1, max_length=len(ExchangeFormat)
-    )
+    activities: list[Activity] = _activities("the visitor wants")
+    languages: list[LanguageCode] = _languages("the visitors speak")
+    formats: list[ExchangeFormat] = _formats("the visitor accepts")
     keywords: list[Keyword] = _unique(_KEYWORDS, max_length=MAX_KEYWORDS, default=[])
     goals: FreeText = Field(
         description=f"What the visitor wants to learn, in its own words ({MIN_FREE_TEXT}-{MAX_FREE_TEXT} "
@@ -373,16 +381,12 @@ class VisitorAnswersState(_SharedAnswerRules):
         if window is None or days is None:
             return window
         if window.working_days < days:
-            raise PydanticCustomError(
+            raise _too_few_working_days(
                 "travel_window_too_short",
                 "The travel window {start} to {end} holds {count} working days, fewer than the {days} "
                 "working days asked for",
-                {
-                    "start": window.start.isoformat(),
-                    "end": window.end.isoformat(),
-                    "count": window.working_days,
-                    "days": days,
-                },
+                window,
+                days=days,
             )
         return window
 

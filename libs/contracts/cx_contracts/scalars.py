@@ -7,13 +7,11 @@ which rule failed, and pydantic's `loc` names the field the type is used in.
 from __future__ import annotations
 
 import ipaddress
-import re
 import unicodedata
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
-
 from pydantic import AfterValidator, HttpUrl, StringConstraints, TypeAdapter, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -55,22 +53,17 @@ def _multiline(value: str) -> str:
     return value
 
 
-def single_line_text(min_length: int, max_length: int) -> Any:
-    """A one-line text: trimmed, NFC-normalised, inner whitespace collapsed, no control characters."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_single_line),
-    ]
+def text_length(min_length: int, max_length: int) -> StringConstraints:
+    """Length limits of a text, counted once the whitespace around it is trimmed."""
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
-def multiline_text(min_length: int, max_length: int) -> Any:
-    """A free text of paragraphs: trimmed, NFC-normalised, line breaks and tabs allowed, no other controls."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_multiline),
-    ]
+# Written after `text_length` in an Annotated text type, e.g. Annotated[str, text_length(2, 50), SINGLE_LINE]:
+SINGLE_LINE = AfterValidator(_single_line)
+"""A one-line text: NFC-normalised, inner whitespace collapsed, no control characters."""
+
+MULTILINE = AfterValidator(_multiline)
+"""A free text of paragraphs: NFC-normalised, line breaks and tabs allowed, no other control characters."""
 
 
 def _check_country(value: str) -> str:
@@ -145,8 +138,9 @@ MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit, minus the angle brackets
 def _check_email(value: str) -> str:
     # email-validator knows the RFCs (dot-atoms, IDNA, length limits); no DNS look-up at input time.
     try:
-        checked = validate_email(value, check_deliverability=False, allow_quoted_local=False,
-                                 allow_domain_literal=False)
+        checked = validate_email(
+            value, check_deliverability=False, allow_quoted_local=False, allow_domain_literal=False
+        )
     except EmailNotValidError as error:
         raise PydanticCustomError(
             "email", "'{value}' is not a valid e-mail address: {problem}", {"value": value, "problem": str(error)}

@@ -28,7 +28,7 @@ class TopicSpec:
     partitions: int = PARTITIONS
 
     @property
-    def dead_letter(self) -> "TopicSpec":
+    def dead_letter(self) -> TopicSpec:
         """The topic's dead-letter twin: same key, delete policy, kept 30 days."""
         return TopicSpec(
             name=dead_letter_topic(self.name),

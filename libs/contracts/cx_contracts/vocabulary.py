@@ -174,7 +174,7 @@ class EligibleCountry(StrEnum):
     @property
     def label(self) -> str:
         """English short name of the country."""
-        return country_name(self.value)
+        return country_name(self.value) or self.value  # every eligible code has a name; the code is the fallback
 
 
 EU_MEMBER_STATES: frozenset[str] = frozenset(

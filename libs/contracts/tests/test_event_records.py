@@ -9,8 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.errors import ContractError
-from cx_contracts.events import (
+from cx_contracts.codec import (
     HEADER_CONTENT_TYPE,
     HEADER_EVENT_ID,
     HEADER_EVENT_TYPE,
@@ -18,12 +17,6 @@ from cx_contracts.events import (
     HEADER_REVISION,
     HEADER_SCHEMA_VERSION,
     HEADER_TRACEPARENT,
-    HostAnswersSubmitted,
-    HostAnswersWithdrawn,
-    MatchFound,
-    Upcasters,
-    VisitorAnswersWithdrawn,
-    WithdrawalReason,
     event_headers,
     event_key,
     event_topic,
@@ -31,6 +24,14 @@ from cx_contracts.events import (
     headers_as_text,
     parse_event,
     read_event_headers,
+)
+from cx_contracts.errors import ContractError
+from cx_contracts.events import (
+    HostAnswersSubmitted,
+    HostAnswersWithdrawn,
+    MatchFound,
+    VisitorAnswersWithdrawn,
+    WithdrawalReason,
 )
 from cx_contracts.topics import HOST_ANSWERS, MATCH_FOUND, NOTIFICATION_SENT, VISITOR_ANSWERS, dead_letter_topic
 from cx_contracts.traceparent import (
@@ -138,7 +139,14 @@ def test_unknown_headers_are_ignored_and_a_bad_traceparent_is_dropped() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [(HEADER_EVENT_ID, b"12"), (HEADER_REVISION, b"two"), (HEADER_REVISION, b"0"), (HEADER_SCHEMA_VERSION, b"v1"), ("occurred_at", b"today"), (HEADER_EVENT_TYPE, b"\xff\xfe")],
+    [
+        (HEADER_EVENT_ID, b"12"),
+        (HEADER_REVISION, b"two"),
+        (HEADER_REVISION, b"0"),
+        (HEADER_SCHEMA_VERSION, b"v1"),
+        ("occurred_at", b"today"),
+        (HEADER_EVENT_TYPE, b"\xff\xfe"),
+    ],
 )
 def test_a_malformed_contract_header_is_a_contract_error(name: str, value: bytes) -> None:
     with pytest.raises(ContractError, match=name):
@@ -307,61 +315,6 @@ def test_a_newer_schema_version_is_read_tolerantly() -> None:
     payload = {**json.loads(event_value(event) or b""), "schema_version": 2, "diversity_bonus": 0.1}
     read = parse_event(MATCH_FOUND, json.dumps(payload), None)
     assert isinstance(read, MatchFound) and read.schema_version == 2 and read.matches == event.matches
-
-
-# --- upcasters ----------------------------------------------------------------------------------------------
-
-
-def test_upcasters_lift_a_payload_step_by_step() -> None:
-    registry = Upcasters()
-
-    @registry.register("match-found", from_version=1)
-    def rename_model(payload: dict[str, Any]) -> dict[str, Any]:
-        payload["model_version"] = payload.pop("model")
-        return payload
-
-    @registry.register("match-found", from_version=2)
-    def add_trigger(payload: dict[str, Any]) -> dict[str, Any]:
-        payload.setdefault("trigger", "new-application")
-        return payload
-
-    lifted = registry.upcast("match-found", {"schema_version": 1, "model": "m1"}, to_version=3)
-    assert lifted == {"schema_version": 3, "model_version": "m1", "trigger": "new-application"}
-
-
-def test_an_upcaster_is_registered_once() -> None:
-    registry = Upcasters()
-    registry.register("match-found", 1)(lambda payload: payload)
-    with pytest.raises(ValueError, match="already registered"):
-        registry.register("match-found", 1)(lambda payload: payload)
-
-
-def test_a_missing_upcaster_step_is_a_contract_error() -> None:
-    with pytest.raises(ContractError, match="no upcaster from schema_version 1 to 2"):
-        Upcasters().upcast("match-found", {"schema_version": 1}, to_version=2)
-
-
-@pytest.mark.parametrize("version", [0, "1", True, None])
-def test_a_payload_schema_version_must_be_a_positive_integer(version: Any) -> None:
-    with pytest.raises(ContractError, match="schema_version"):
-        Upcasters().upcast("match-found", {"schema_version": version}, to_version=1)
-
-
-def test_parse_event_upcasts_an_older_payload_to_the_current_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(MatchFound, "SCHEMA_VERSION", 2)
-    registry = Upcasters()
-
-    @registry.register("match-found", from_version=1)
-    def rename_model(payload: dict[str, Any]) -> dict[str, Any]:
-        payload["model_version"] = payload.pop("model")
-        return payload
-
-    old = json.loads(event_value(examples.match_found()) or b"")
-    old["model"] = old.pop("model_version")
-    read = parse_event(MATCH_FOUND, json.dumps(old), None, upcasters=registry)
-    assert isinstance(read, MatchFound) and read.schema_version == 2 and read.model_version == old["model"]
-    with pytest.raises(ContractError, match="no upcaster"):
-        parse_event(MATCH_FOUND, json.dumps(old), None)
 
 
 def test_a_produced_record_carries_the_aggregate_id_as_key() -> None:

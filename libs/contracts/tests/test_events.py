@@ -151,7 +151,9 @@ def test_events_default_their_id_type_version_and_time() -> None:
         ({"application_id": "APP-1"}, ("application_id",)),
     ],
 )
-def test_a_match_found_with_a_bad_envelope_is_rejected_at_the_field(change: dict[str, Any], loc: tuple[str, ...]) -> None:
+def test_a_match_found_with_a_bad_envelope_is_rejected_at_the_field(
+    change: dict[str, Any], loc: tuple[str, ...]
+) -> None:
     payload = {**_json(examples.match_found()), **change}
     with pytest.raises(ValidationError) as raised:
         MatchFound.model_validate(payload)
@@ -160,7 +162,10 @@ def test_a_match_found_with_a_bad_envelope_is_rejected_at_the_field(change: dict
 
 def _matches(*ranks: int, host_ids: list[str] | None = None) -> list[dict[str, Any]]:
     host_ids = host_ids or [str(uuid4()) for _ in ranks]
-    return [{"host_id": h, "rank": r, "score": 0.5, "explanation": {"semantic": 0.5}} for h, r in zip(host_ids, ranks)]
+    return [
+        {"host_id": h, "rank": r, "score": 0.5, "explanation": {"semantic": 0.5}}
+        for h, r in zip(host_ids, ranks, strict=True)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -173,12 +178,18 @@ def _matches(*ranks: int, host_ids: list[str] | None = None) -> list[dict[str, A
         (_matches(0), ("matches", 0, "rank"), "greater_than_equal"),
         (_matches(1, 2, host_ids=["8d0f0c0e-0b7b-4a4c-9f7c-111111111111"] * 2), ("matches",), "match_hosts_repeated"),
         ([{"host_id": str(uuid4()), "rank": 1, "score": float("nan")}], ("matches", 0, "score"), "finite_number"),
-        ([{"host_id": str(uuid4()), "rank": 1, "score": 0.4, "explanation": {"Semantic Score": 0.4}}], ("matches", 0, "explanation", "Semantic Score", "[key]"), "string_pattern_mismatch"),
+        (
+            [{"host_id": str(uuid4()), "rank": 1, "score": 0.4, "explanation": {"Semantic Score": 0.4}}],
+            ("matches", 0, "explanation", "Semantic Score", "[key]"),
+            "string_pattern_mismatch",
+        ),
         ([{"host_id": str(uuid4()), "rank": 1}], ("matches", 0, "score"), "missing"),
         (_matches(*range(1, 102)), ("matches",), "too_long"),
     ],
 )
-def test_a_match_found_must_rank_each_host_once_from_one(matches: list[dict[str, Any]], loc: tuple[Any, ...], error_type: str) -> None:
+def test_a_match_found_must_rank_each_host_once_from_one(
+    matches: list[dict[str, Any]], loc: tuple[Any, ...], error_type: str
+) -> None:
     payload = {**_json(examples.match_found()), "matches": matches}
     with pytest.raises(ValidationError) as raised:
         MatchFound.model_validate(payload)
@@ -200,7 +211,10 @@ def test_a_match_found_keeps_the_ranked_order_and_explanations() -> None:
 
 
 def test_a_host_proposal_cannot_go_to_a_visitor() -> None:
-    payload = {**_json(examples.notification_sent(kind=NotificationKind.MATCH_PROPOSAL_HOST)), "recipient_kind": "visitor"}
+    payload = {
+        **_json(examples.notification_sent(kind=NotificationKind.MATCH_PROPOSAL_HOST)),
+        "recipient_kind": "visitor",
+    }
     with pytest.raises(ValidationError) as raised:
         NotificationSent.model_validate(payload)
     assert [e["loc"] for e in raised.value.errors()] == [("kind",)]
@@ -217,7 +231,9 @@ def test_a_digest_needs_no_match_run() -> None:
     assert examples.notification_sent(kind=NotificationKind.DIGEST).match_run_id is None
 
 
-@pytest.mark.parametrize(("field", "value"), [("recipient_kind", "partnership"), ("kind", "reminder"), ("sent_at", None)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("recipient_kind", "partnership"), ("kind", "reminder"), ("sent_at", None)]
+)
 def test_a_notification_with_an_unknown_value_is_rejected_at_the_field(field: str, value: Any) -> None:
     payload = {**_json(examples.notification_sent()), field: value}
     with pytest.raises(ValidationError) as raised:

@@ -108,7 +108,13 @@ def test_an_email_domain_is_lower_cased_and_the_local_part_kept() -> None:
 
 @pytest.mark.parametrize(
     "email",
-    ["a.b-c+tag@cluster.example", "o'neill@cluster.ie", "info@xn--mnchen-3ya.de", "info@münchen-cluster.de", "x@sub.domain.eu"],
+    [
+        "a.b-c+tag@cluster.example",
+        "o'neill@cluster.ie",
+        "info@xn--mnchen-3ya.de",
+        "info@münchen-cluster.de",
+        "x@sub.domain.eu",
+    ],
 )
 def test_ordinary_email_addresses_are_accepted(email: str) -> None:
     assert Contact(name="Test Person", email=email).email.split("@")[0] == email.split("@")[0]
@@ -116,7 +122,10 @@ def test_ordinary_email_addresses_are_accepted(email: str) -> None:
 
 def test_a_website_is_kept_in_normalised_form() -> None:
     assert examples.host_organisation(website="HTTPS://WWW.Cluster.Example").website == "https://www.cluster.example/"
-    assert examples.host_organisation(website="http://cluster.example/en/about").website == "http://cluster.example/en/about"
+    assert (
+        examples.host_organisation(website="http://cluster.example/en/about").website
+        == "http://cluster.example/en/about"
+    )
 
 
 @pytest.mark.parametrize("code", sorted(ELIGIBLE_COUNTRIES))
@@ -143,7 +152,13 @@ def test_the_closed_lists_hold_what_the_design_lists() -> None:
     assert len(Ecosystem) == 14
     assert len(Topic) == 12
     assert {a.value for a in Activity} == {
-        "meetings", "trainings", "coaching", "workshops", "site_visits", "member_matchmaking", "job_shadowing"
+        "meetings",
+        "trainings",
+        "coaching",
+        "workshops",
+        "site_visits",
+        "member_matchmaking",
+        "job_shadowing",
     }
     assert {f.value for f in ExchangeFormat} == {"physical", "virtual"}
     assert len(OrganisationKind) == 6

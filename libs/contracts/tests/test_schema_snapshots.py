@@ -71,5 +71,7 @@ def test_every_field_in_every_snapshot_is_described() -> None:
             missing += undescribed(definition, def_name)
         return missing
 
-    missing = [m for model, mode in schemas.SNAPSHOTS for m in undescribed(schemas.schema_of(model, mode), model.__name__)]
+    missing = [
+        m for model, mode in schemas.SNAPSHOTS for m in undescribed(schemas.schema_of(model, mode), model.__name__)
+    ]
     assert missing == []

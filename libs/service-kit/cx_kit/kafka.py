@@ -28,6 +28,15 @@ from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from cx_contracts.errors import ContractError
 from cx_contracts.topics import TopicSpec, dead_letter_topic
@@ -98,47 +107,57 @@ def make_broker(
     )
 
 
+def _is_transient(error: BaseException) -> bool:
+    # Only errors: a cancellation (a BaseException) must end the handler at once, as must a broken record.
+    return isinstance(error, Exception) and not isinstance(error, PERMANENT_ERRORS)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    delay = state.next_action.sleep if state.next_action is not None else None
+    logger.warning(
+        "handler failed, retrying",
+        extra={"attempt": state.attempt_number, "retry_in_s": delay, "error": repr(error)},
+    )
+
+
 class DeadLetterMiddleware(BaseMiddleware):
     """Retry a failing record with backoff; then publish it to `<topic>.dlq` with the error and move on."""
 
     retry: RetryPolicy = RetryPolicy()
     service: str = "cx"
+    attempts: int = 1  # tries of this record's handler; FastStream makes one middleware per record
 
     @classmethod
-    def factory(cls, *, retry: RetryPolicy, service: str) -> Callable[..., "DeadLetterMiddleware"]:
+    def factory(cls, *, retry: RetryPolicy, service: str) -> Callable[..., DeadLetterMiddleware]:
         """A middleware class bound to a retry policy, as FastStream instantiates one per message."""
         return type("BoundDeadLetterMiddleware", (cls,), {"retry": retry, "service": service})
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
-        attempt = 1
-        while True:
-            try:
-                return await call_next(msg)
-            except PERMANENT_ERRORS as error:
-                error.__cx_attempts__ = attempt  # type: ignore[attr-defined]
-                raise
-            except Exception as error:
-                if attempt >= self.retry.max_attempts:
-                    error.__cx_attempts__ = attempt  # type: ignore[attr-defined]
-                    raise
-                delay = self.retry.delay(attempt)
-                logger.warning(
-                    "handler failed, retrying",
-                    extra={"attempt": attempt, "retry_in_s": delay, "error": repr(error)},
-                )
-                await asyncio.sleep(delay)
-                attempt += 1
+        """Run the handler; retry a transient failure with backoff, re-raise a permanent or the last one."""
+        return await AsyncRetrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=lambda state: self.retry.delay(state.attempt_number),
+            retry=retry_if_exception(_is_transient),
+            before=self._count_attempt,
+            before_sleep=_log_retry,
+            reraise=True,
+        )(call_next, msg)
 
-    async def after_processed(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:
+    def _count_attempt(self, state: RetryCallState) -> None:
+        self.attempts = state.attempt_number
+
+    async def after_processed(
+        self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None
+    ) -> bool:
         if exc_val is None or isinstance(exc_val, asyncio.CancelledError) or not isinstance(exc_val, Exception):
             return False
         record = self.msg
         if not isinstance(record, ConsumerRecord):
             return False  # batches are not used by this platform; let the ack policy decide
         broker: KafkaBroker = self.context.get("broker")
-        attempts = getattr(exc_val, "__cx_attempts__", 1)
         try:
-            await publish_dead_letter(broker, record, exc_val, attempts=attempts, service=self.service)
+            await publish_dead_letter(broker, record, exc_val, attempts=self.attempts, service=self.service)
         except Exception:
             # The record is not lost: the ack policy rewinds to it. Pause so an outage is not a hot loop.
             logger.exception("could not dead-letter a record; it will be redelivered")
@@ -146,7 +165,12 @@ class DeadLetterMiddleware(BaseMiddleware):
             return False
         logger.error(
             "record dead-lettered",
-            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": repr(exc_val)},
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": repr(exc_val),
+            },
         )
         return True  # handled: the subscriber commits and moves on
 
@@ -173,19 +197,18 @@ async def publish_dead_letter(
     await broker.publish(body, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
 
 
-async def ensure_topics(bootstrap_servers: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1,
-                        timeout_s: float = 60.0) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1, timeout_s: float = 60.0
+) -> list[str]:
     """Create the topics that do not exist yet (with their partitions and config); returns those created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="cx-topics")
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        try:
-            await admin.start()
-            break
-        except KafkaConnectionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.5)
+    # The broker may still be starting (a fresh local node, a pod next to it): keep knocking until the deadline.
+    await AsyncRetrying(
+        retry=retry_if_exception_type(KafkaConnectionError),
+        stop=stop_after_delay(timeout_s),
+        wait=wait_fixed(0.5),
+        reraise=True,
+    )(admin.start)
     try:
         existing = set(await admin.list_topics())
         wanted = [s for s in specs if s.name not in existing]

@@ -22,7 +22,9 @@ class ServiceSettings(BaseSettings):
     mongo_url: SecretStr = Field(SecretStr("mongodb://127.0.0.1:27017"), description="MongoDB connection URI.")
     mongo_database: str = "cx"
     mongo_max_pool_size: int = Field(
-        1, ge=1, le=500,
+        1,
+        ge=1,
+        le=500,
         description="Connections to the store. Keep 1 on FerretDB 1.x (its updates are not atomic across "
         "connections; see cx_kit.mongo); raise it on a real MongoDB.",
     )
@@ -52,7 +54,7 @@ class ServiceSettings(BaseSettings):
         return self.topic_namespace + name
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> "ServiceSettings":
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
         # Outside development a default secret is a misconfiguration, not a convenience.
         if self.internal_token.get_secret_value() == PLACEHOLDER_SECRET:
             message = (

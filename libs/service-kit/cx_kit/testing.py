@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 T = TypeVar("T")
 
@@ -41,8 +41,12 @@ class Infrastructure:
         mongo_host, mongo_port = mongo_host_port.rsplit(":", 1)
         mail_host_port = self.mailpit_url.split("//", 1)[1].split("/", 1)[0]
         mail_host, mail_port = mail_host_port.rsplit(":", 1)
-        return [(kafka_host, int(kafka_port)), (mongo_host, int(mongo_port)), (self.smtp_host, self.smtp_port),
-                (mail_host, int(mail_port))]
+        return [
+            (kafka_host, int(kafka_port)),
+            (mongo_host, int(mongo_port)),
+            (self.smtp_host, self.smtp_port),
+            (mail_host, int(mail_port)),
+        ]
 
 
 def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -59,8 +63,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-async def wait_until(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, interval: float = 0.1,
-                     message: str = "condition") -> T:
+async def wait_until(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    message: str = "condition",
+) -> T:
     """Poll `probe` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -72,12 +81,14 @@ async def wait_until(probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0
         await asyncio.sleep(interval)
 
 
-async def read_topic(bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool],
-                     timeout: float = 20.0) -> list[ConsumerRecord]:
+async def read_topic(
+    bootstrap: str, topic: str, *, until: Callable[[list[ConsumerRecord]], bool], timeout: float = 20.0
+) -> list[ConsumerRecord]:
     """Every record of `topic` from the beginning, read until `until(records)` holds (or fail after timeout)."""
     # Without a group the consumer owns every partition and, with nothing committed, starts at the beginning.
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
@@ -134,7 +145,6 @@ async def mongo_database(infrastructure: Infrastructure) -> AsyncIterator[Any]:
 async def kafka_topic(infrastructure: Infrastructure) -> AsyncIterator[Callable[..., Awaitable[str]]]:
     """A factory of fresh topics (with their dead-letter twin) on the real broker."""
     from cx_contracts.topics import TopicSpec
-
     from cx_kit.kafka import ensure_topics
 
     async def make(prefix: str = "cx.test", partitions: int = 1, **config: str) -> str:

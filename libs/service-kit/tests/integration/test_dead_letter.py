@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from cx_kit.kafka import DLQ_ATTEMPTS, DLQ_ERROR_TYPE, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, RetryPolicy, make_broker
-from cx_kit.testing import headers_of, read_topic, unique, wait_until
+from cx_kit.testing import Infrastructure, headers_of, read_topic, unique, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -20,12 +21,17 @@ async def _true(value):
     return value
 
 
+def _broker(infrastructure: Infrastructure, name: str, *, max_attempts: int) -> KafkaBroker:
+    """A broker as every service makes one, with backoff short enough that the test does not wait."""
+    retry = RetryPolicy(max_attempts=max_attempts, backoff_initial_s=0.01)
+    return make_broker(infrastructure.kafka_bootstrap, client_id=unique(name), retry=retry)
+
+
 async def test_a_poison_record_lands_on_the_dead_letter_topic_and_the_next_record_is_processed(
     infrastructure, kafka_topic
 ):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("dlq-test"),
-                         retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01))
+    broker = _broker(infrastructure, "dlq-test", max_attempts=3)
     handled: list[Greeting] = []
 
     @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
@@ -53,8 +59,7 @@ async def test_a_poison_record_lands_on_the_dead_letter_topic_and_the_next_recor
 
 async def test_a_transient_failure_is_retried_and_processed_once_without_dead_lettering(infrastructure, kafka_topic):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("retry-test"),
-                         retry=RetryPolicy(max_attempts=4, backoff_initial_s=0.01))
+    broker = _broker(infrastructure, "retry-test", max_attempts=4)
     attempts: list[str] = []
     done: list[str] = []
 
@@ -77,8 +82,7 @@ async def test_a_transient_failure_is_retried_and_processed_once_without_dead_le
 
 async def test_a_record_that_keeps_failing_is_dead_lettered_after_the_configured_attempts(infrastructure, kafka_topic):
     topic = await kafka_topic()
-    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("exhaust-test"),
-                         retry=RetryPolicy(max_attempts=3, backoff_initial_s=0.01))
+    broker = _broker(infrastructure, "exhaust-test", max_attempts=3)
     attempts: list[str] = []
 
     @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
