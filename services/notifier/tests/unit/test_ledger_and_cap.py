@@ -9,10 +9,10 @@ import pytest
 
 from cx_contracts import examples
 from cx_contracts.events import NotificationKind
+
 from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.language import choose_language
 from cx_notifier.domain.ledger import (
-    LedgerEntry,
     MailStatus,
     digest_id,
     message_id,
@@ -33,7 +33,8 @@ def test_a_run_plans_the_visitors_mail_first_then_one_per_host_in_rank_order() -
     entries = plan_run(match, period=7, domain="cx.example", now=NOW)
 
     assert [e.kind for e in entries] == [NotificationKind.MATCH_PROPOSAL_VISITOR] + [
-        NotificationKind.MATCH_PROPOSAL_HOST] * 3
+        NotificationKind.MATCH_PROPOSAL_HOST
+    ] * 3
     assert entries[0].recipient_id == str(match.application_id)
     assert entries[0].matches == list(match.matches), "the visitor's mail lists every proposed host"
     assert [e.recipient_id for e in entries[1:]] == [str(m.host_id) for m in match.matches]
@@ -74,25 +75,22 @@ def test_a_digest_has_its_own_id_per_recipient_and_period() -> None:
     assert message_id(digest_id(recipient, 5), "cx.example") == f"<digest.{recipient}.5@cx.example>"
 
 
-def test_an_entry_survives_its_round_trip_through_the_store_document() -> None:
-    entry = plan_run(examples.match_found(), period=3, domain="cx.example", now=NOW)[0]
-
-    document = entry.to_document()
-
-    assert document["_id"] == entry.id and "id" not in document
-    assert LedgerEntry.from_document({**document, "outbox": [], "outbox_lease": None}) == entry
-
-
 @pytest.mark.parametrize(
     ("attempts", "failed", "status", "unconfirmed"),
-    [(1, 0, MailStatus.SENT, 0), (3, 2, MailStatus.SENT, 0), (2, 0, MailStatus.SENT, 1),
-     (2, 1, MailStatus.PENDING, 1), (0, 0, MailStatus.PENDING, 0)],
+    [
+        (1, 0, MailStatus.SENT, 0),
+        (3, 2, MailStatus.SENT, 0),
+        (2, 0, MailStatus.SENT, 1),
+        (2, 1, MailStatus.PENDING, 1),
+        (0, 0, MailStatus.PENDING, 0),
+    ],
 )
 def test_only_attempts_that_neither_failed_nor_were_recorded_as_sent_can_have_repeated_a_mail(
     attempts: int, failed: int, status: MailStatus, unconfirmed: int
 ) -> None:
     entry = plan_run(examples.match_found(), period=3, domain="cx.example", now=NOW)[0].model_copy(
-        update={"attempts": attempts, "failed_attempts": failed, "status": status})
+        update={"attempts": attempts, "failed_attempts": failed, "status": status}
+    )
 
     assert entry.unconfirmed_attempts() == unconfirmed
 
