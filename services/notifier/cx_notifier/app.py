@@ -35,15 +35,13 @@ DESCRIPTION = (
 
 @dataclass(frozen=True)
 class NotifierParts:
-    """What the composition root built, for the HTTP app and for tests that look inside."""
+    """What the composition root built, for the HTTP app and its background workers."""
 
-    settings: Settings
     service: ServiceParts
     ledger: MailLedger
     relay: LedgerOutboxRelay
     contacts: HttpContactDirectory
     notifier: Notifier
-    metrics: NotifierMetrics
 
 
 def build(settings: Settings) -> NotifierParts:
@@ -79,7 +77,6 @@ def build(settings: Settings) -> NotifierParts:
         timeout_s=settings.smtp_timeout_s,
         local_hostname=settings.mail_domain,
     )
-    metrics = NotifierMetrics(parts.registry)
     cap = RecipientCap(settings.mails_per_recipient, settings.cap_period_s)
     composer = MailComposer(
         contacts=contacts, templates=MailTemplates(), ledger=ledger, cap=cap, links=Links(settings.public_base_url)
@@ -89,28 +86,20 @@ def build(settings: Settings) -> NotifierParts:
         composer=composer,
         relay=mail_relay,
         outbox=relay,
-        metrics=metrics,
+        metrics=NotifierMetrics(parts.registry),
         cap=cap,
         mail_domain=settings.mail_domain,
         send_lease_s=settings.send_lease_s,
         resume_after_s=settings.resume_after_s,
     )
     register_match_found(parts.broker, settings, notifier)
-    return NotifierParts(
-        settings=settings,
-        service=parts,
-        ledger=ledger,
-        relay=relay,
-        contacts=contacts,
-        notifier=notifier,
-        metrics=metrics,
-    )
+    return NotifierParts(service=parts, ledger=ledger, relay=relay, contacts=contacts, notifier=notifier)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the notifier service: owns the sent-mail ledger."""
-    built = build(settings or Settings())
-    settings = built.settings
+    settings = settings or Settings()
+    built = build(settings)
     app = built.service.http_app(
         title=TITLE,
         version=__version__,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -75,32 +76,29 @@ class SmtpRelay:
         timeout_s: float = 10.0,
         local_hostname: str = "cx-notifier",
     ) -> None:
-        self._host = host
-        self._port = port
         self._sender = sender
         self._envelope_sender = parseaddr(sender)[1]
-        self._username = username
-        self._password = password.get_secret_value() if password is not None else None
-        self._starttls = starttls
-        self._use_tls = use_tls
+        self._relay = f"{host}:{port}"
         self._timeout_s = timeout_s
-        # Named explicitly: aiosmtplib would otherwise ask the resolver for this machine's FQDN every time.
-        self._local_hostname = local_hostname
+        # A new client per mail, one conversation each; the local hostname is named explicitly, or aiosmtplib
+        # would ask the resolver for this machine's FQDN every time.
+        self._client = functools.partial(
+            SMTP,
+            hostname=host,
+            port=port,
+            username=username,
+            password=password.get_secret_value() if password is not None else None,
+            use_tls=use_tls,
+            start_tls=starttls,
+            timeout=timeout_s,
+            local_hostname=local_hostname,
+        )
 
     async def send(self, mail: OutgoingMail) -> datetime:
         """Send `mail`; returns the moment the relay answered 250 to its data."""
         data = flatten_message(build_message(mail, sender=self._sender, date=datetime.now(UTC)))
         recipient = Address(addr_spec=mail.to_address).addr_spec
-        smtp = SMTP(
-            hostname=self._host,
-            port=self._port,
-            username=self._username,
-            password=self._password,
-            use_tls=self._use_tls,
-            start_tls=self._starttls,
-            timeout=self._timeout_s,
-            local_hostname=self._local_hostname,
-        )
+        smtp = self._client()
         stage = "connect"
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -122,9 +120,7 @@ class SmtpRelay:
             _close(smtp)
             kind = DeliveryUncertain if stage == "data" else RelayUnavailable
             raise kind(
-                without_addresses(
-                    f"SMTP relay {self._host}:{self._port} unreachable at {stage}: {type(error).__name__}: {error}"
-                )
+                without_addresses(f"SMTP relay {self._relay} unreachable at {stage}: {type(error).__name__}: {error}")
             ) from None
         # The mail exists now; a failing goodbye must not make it look unsent.
         with contextlib.suppress(Exception):

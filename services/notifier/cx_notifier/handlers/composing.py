@@ -5,6 +5,8 @@ An organisation that is gone (no card) gets no mail: composing then answers why,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cx_contracts.api import ContactCard
 from cx_contracts.events import NotificationKind
 
@@ -51,21 +53,22 @@ class ContactCards:
         return await self.visitor(entry.recipient_id)
 
 
+@dataclass(frozen=True, kw_only=True)
 class MailComposer:
-    """Turns a ledger entry into the mail for its recipient, with contacts read at send time."""
+    """Turns a ledger entry into the mail for its recipient, with contacts read at send time.
 
-    def __init__(
-        self, *, contacts: ContactDirectory, templates: Templates, ledger: Ledger, cap: RecipientCap, links: Links
-    ) -> None:
-        self._contacts = contacts
-        self._templates = templates
-        self._ledger = ledger
-        self._cap = cap
-        self._links = links
+    The ledger is read only for a digest's members; the cap and links only say what a mail tells.
+    """
+
+    contacts: ContactDirectory
+    templates: Templates
+    ledger: Ledger
+    cap: RecipientCap
+    links: Links
 
     def cards(self) -> ContactCards:
         """A fresh card cache for one pass."""
-        return ContactCards(self._contacts)
+        return ContactCards(self.contacts)
 
     async def compose(self, entry: LedgerEntry, cards: ContactCards | None = None) -> OutgoingMail | str:
         """The mail for `entry` in its recipient's language, or why there is none (the recipient is gone...)."""
@@ -73,20 +76,20 @@ class MailComposer:
         recipient = await cards.recipient(entry)
         if recipient is None:
             return f"the {entry.recipient_kind} is unknown, withdrawn or erased"
-        language = choose_language(recipient.languages, self._templates.languages)
+        language = choose_language(recipient.languages, self.templates.languages)
         if entry.kind is NotificationKind.DIGEST:
             view = await self._digest_view(entry, recipient, cards)
             if isinstance(view, str):
                 return view
-            rendered = self._templates.digest(view, language)
+            rendered = self.templates.digest(view, language)
         else:
             proposal = await self._proposal_view(entry, recipient, cards)
             if isinstance(proposal, str):
                 return proposal
             if isinstance(proposal, VisitorProposal):
-                rendered = self._templates.visitor_proposal(proposal, language)
+                rendered = self.templates.visitor_proposal(proposal, language)
             else:
-                rendered = self._templates.host_proposal(proposal, language)
+                rendered = self.templates.host_proposal(proposal, language)
         return OutgoingMail(
             message_id=entry.message_id,
             to_name=recipient.contact.name,
@@ -102,17 +105,17 @@ class MailComposer:
     ) -> VisitorProposal | HostProposal | str:
         if entry.kind is NotificationKind.MATCH_PROPOSAL_VISITOR:
             hosts = {str(m.host_id): await cards.host(str(m.host_id)) for m in entry.matches}
-            view = visitor_proposal(entry, recipient, hosts, self._links)
+            view = visitor_proposal(entry, recipient, hosts, self.links)
             return view if view is not None else "no proposed host is left in the catalogue"
         visitor = await cards.visitor(str(entry.application_id))
         if visitor is None:
             return "the visitor is unknown, withdrawn or erased"
-        return host_proposal(entry, recipient, visitor, self._links)
+        return host_proposal(entry, recipient, visitor, self.links)
 
     async def _digest_view(self, entry: LedgerEntry, recipient: ContactCard, cards: ContactCards) -> Digest | str:
         visitor_views: list[VisitorProposal] = []
         host_views: list[HostProposal] = []
-        for member in await self._ledger.get_many(entry.members):
+        for member in await self.ledger.get_many(entry.members):
             view = await self._proposal_view(member, recipient, cards)
             if isinstance(view, VisitorProposal):
                 visitor_views.append(view)
@@ -126,7 +129,7 @@ class MailComposer:
             organisation=recipient.organisation,
             visitor_proposals=tuple(visitor_views),
             host_proposals=tuple(host_views),
-            cap=self._cap.mails,
-            period_start=self._cap.period_start(entry.period),
-            period_end=self._cap.period_end(entry.period),
+            cap=self.cap.mails,
+            period_start=self.cap.period_start(entry.period),
+            period_end=self.cap.period_end(entry.period),
         )
