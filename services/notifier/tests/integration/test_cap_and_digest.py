@@ -37,12 +37,15 @@ async def test_mails_over_a_recipients_cap_are_held_back_and_sent_as_one_digest_
         period = cap.period_of(utc_now())
         await world.publish(*runs)
 
-        async def digest_sent():
+        async def digest_done():
             entries = {e["_id"]: e for e in await world.entries()}
             digest = entries.get(f"digest/{host.id}/{period}")
-            return digest is not None and digest["status"] == "sent" and entries
+            if digest is None or digest["status"] != "sent":
+                return None
+            # Its members are closed by a second update, just after the digest is marked sent.
+            return all(entries[m]["status"] != "deferred" for m in digest["members"]) and entries
 
-        entries = await wait_until(digest_sent, timeout=PERIOD_S + 15, message="the digest")
+        entries = await wait_until(digest_done, timeout=PERIOD_S + 15, message="the digest and its members closed")
         mails = await world.wait_for_mails(2 + 4 + CAP + 1)
         events = await read_topic(
             world.infrastructure.kafka_bootstrap,
