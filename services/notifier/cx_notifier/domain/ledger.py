@@ -3,6 +3,9 @@
 An entry is written *before* its mail is sent (status pending) and updated after (sent, skipped, ...), so
 a restart knows what was done. Entries hold no personal data: contacts are read from the owning services
 at send time, and only ids, ranks and explanations (what the events already carry) are kept.
+
+Here are the rules: statuses, deterministic ids, planning a run and a digest, and the NotificationSent an
+entry announces. How an entry is stored is the adapter's business (cx_notifier.adapters.ledger).
 """
 
 from __future__ import annotations

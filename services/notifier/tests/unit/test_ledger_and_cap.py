@@ -14,10 +14,13 @@ from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.language import choose_language
 from cx_notifier.domain.ledger import (
     MailStatus,
+    digest_groups,
     digest_id,
+    members_status,
     message_id,
     notification_event_id,
     notification_id,
+    plan_digest,
     plan_run,
     proposal_id,
 )
@@ -73,6 +76,30 @@ def test_a_digest_has_its_own_id_per_recipient_and_period() -> None:
     assert digest_id(recipient, 5) == f"digest/{recipient}/5"
     assert digest_id(recipient, 5) != digest_id(recipient, 6)
     assert message_id(digest_id(recipient, 5), "cx.example") == f"<digest.{recipient}.5@cx.example>"
+
+
+def test_deferred_proposals_make_one_digest_per_recipient_and_period_listing_them_in_order() -> None:
+    host = uuid4()
+    runs = [plan_run(examples.match_found(host_ids=[host]), period=p, domain="cx.example", now=NOW) for p in (4, 4, 5)]
+    deferred = [entries[1].deferred() for entries in runs]
+
+    groups = digest_groups(deferred)
+    digest = plan_digest(("host", str(host), 4), groups[("host", str(host), 4)], domain="cx.example", now=NOW)
+
+    assert list(groups) == [("host", str(host), 4), ("host", str(host), 5)]
+    assert digest.id == digest_id(host, 4) and digest.kind is NotificationKind.DIGEST
+    assert digest.status is MailStatus.PENDING and digest.period == 4
+    assert digest.members == [deferred[0].id, deferred[1].id]
+    assert digest.message_id == f"<digest.{host}.4@cx.example>"
+    assert {d.status for d in deferred} == {MailStatus.DEFERRED} and deferred[0].reason == "over the cap"
+
+
+def test_the_members_of_a_sent_digest_become_digested_and_of_any_other_finished_one_skipped() -> None:
+    digest = plan_digest(("visitor", str(uuid4()), 1), [], domain="cx.example", now=NOW)
+
+    assert members_status(digest.model_copy(update={"status": MailStatus.SENT})) is MailStatus.DIGESTED
+    assert members_status(digest.model_copy(update={"status": MailStatus.SKIPPED})) is MailStatus.SKIPPED
+    assert members_status(digest.model_copy(update={"status": MailStatus.REJECTED})) is MailStatus.SKIPPED
 
 
 @pytest.mark.parametrize(
