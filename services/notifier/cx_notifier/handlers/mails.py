@@ -74,7 +74,6 @@ class Notifier:
         send_lease_s: float = 30.0,
         resume_after_s: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
-        instance: str | None = None,
     ) -> None:
         self._ledger = ledger
         self._composer = composer
@@ -86,7 +85,8 @@ class Notifier:
         self._lease = timedelta(seconds=send_lease_s)
         self._resume_after = timedelta(seconds=resume_after_s)
         self._clock = clock
-        self.instance = instance or uuid.uuid4().hex[:12]
+        # Names this process in the claims it takes, so a ledger entry shows who holds it.
+        self.instance = uuid.uuid4().hex[:12]
 
     # --------------------------------------------------------------------------------------- use cases
 
