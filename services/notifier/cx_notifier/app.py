@@ -8,11 +8,13 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from cx_kit.outbox import BrokerPublisher
+from cx_kit.periodic import PeriodicTask
 from cx_kit.runtime import ServiceParts
 
 from cx_notifier import __version__
 from cx_notifier.adapters.contacts import HttpContactDirectory
 from cx_notifier.adapters.ledger import CAP_COLLECTION, DONE_COLLECTION, MAILS_COLLECTION, MailLedger
+from cx_notifier.adapters.metrics import NotifierMetrics
 from cx_notifier.adapters.outbox import LedgerOutboxRelay
 from cx_notifier.adapters.smtp import SmtpRelay
 from cx_notifier.adapters.templates import MailTemplates
@@ -20,9 +22,8 @@ from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.proposals import Links
 from cx_notifier.entrypoints.http import status_router
 from cx_notifier.entrypoints.match_found import register_match_found
-from cx_notifier.entrypoints.periodic import PeriodicTask
-from cx_notifier.metrics import NotifierMetrics
-from cx_notifier.service import Notifier
+from cx_notifier.handlers.composing import MailComposer
+from cx_notifier.handlers.mails import Notifier
 from cx_notifier.settings import Settings
 
 TITLE = "ClusterXchange notifier"
@@ -34,48 +35,71 @@ DESCRIPTION = (
 
 @dataclass(frozen=True)
 class NotifierParts:
-    """What the composition root built, for the HTTP app and for tests that look inside."""
+    """What the composition root built, for the HTTP app and its background workers."""
 
-    settings: Settings
     service: ServiceParts
     ledger: MailLedger
     relay: LedgerOutboxRelay
     contacts: HttpContactDirectory
     notifier: Notifier
-    metrics: NotifierMetrics
 
 
 def build(settings: Settings) -> NotifierParts:
     """Wire the real adapters from `settings` (nothing connects until the app starts)."""
     parts = ServiceParts(settings)
-    ledger = MailLedger(parts.database[MAILS_COLLECTION], parts.database[DONE_COLLECTION],
-                        parts.database[CAP_COLLECTION])
-    relay = LedgerOutboxRelay(ledger.collection, BrokerPublisher(parts.broker),
-                              scan_interval_s=settings.outbox_scan_interval_s,
-                              poll_interval_s=settings.outbox_poll_interval_s, lease_s=settings.outbox_lease_s)
-    contacts = HttpContactDirectory(catalogue_url=settings.catalogue_url, applications_url=settings.applications_url,
-                                    token=settings.internal_token, timeout_s=settings.contact_timeout_s)
-    mail_relay = SmtpRelay(host=settings.smtp_host, port=settings.smtp_port, sender=settings.mail_from,
-                           username=settings.smtp_username, password=settings.smtp_password,
-                           starttls=settings.smtp_starttls, use_tls=settings.smtp_use_tls,
-                           timeout_s=settings.smtp_timeout_s, local_hostname=settings.mail_domain)
-    metrics = NotifierMetrics(parts.registry)
+    ledger = MailLedger(
+        parts.database[MAILS_COLLECTION],
+        parts.database[DONE_COLLECTION],
+        parts.database[CAP_COLLECTION],
+        topic_namespace=settings.topic_namespace,
+    )
+    relay = LedgerOutboxRelay(
+        ledger.collection,
+        BrokerPublisher(parts.broker),
+        scan_interval_s=settings.outbox_scan_interval_s,
+        poll_interval_s=settings.outbox_poll_interval_s,
+        lease_s=settings.outbox_lease_s,
+    )
+    contacts = HttpContactDirectory(
+        catalogue_url=settings.catalogue_url,
+        applications_url=settings.applications_url,
+        token=settings.internal_token,
+        timeout_s=settings.contact_timeout_s,
+    )
+    mail_relay = SmtpRelay(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        use_tls=settings.smtp_use_tls,
+        timeout_s=settings.smtp_timeout_s,
+        local_hostname=settings.mail_domain,
+    )
+    cap = RecipientCap(settings.mails_per_recipient, settings.cap_period_s)
+    composer = MailComposer(
+        contacts=contacts, templates=MailTemplates(), ledger=ledger, cap=cap, links=Links(settings.public_base_url)
+    )
     notifier = Notifier(
-        ledger=ledger, contacts=contacts, relay=mail_relay, templates=MailTemplates(),
-        cap=RecipientCap(settings.mails_per_recipient, settings.cap_period_s),
-        links=Links(settings.public_base_url), mail_domain=settings.mail_domain,
-        topic_namespace=settings.topic_namespace, send_lease_s=settings.send_lease_s,
-        resume_after_s=settings.resume_after_s, metrics=metrics, on_sent=relay.publish_soon,
+        ledger=ledger,
+        composer=composer,
+        relay=mail_relay,
+        outbox=relay,
+        metrics=NotifierMetrics(parts.registry),
+        cap=cap,
+        mail_domain=settings.mail_domain,
+        send_lease_s=settings.send_lease_s,
+        resume_after_s=settings.resume_after_s,
     )
     register_match_found(parts.broker, settings, notifier)
-    return NotifierParts(settings=settings, service=parts, ledger=ledger, relay=relay, contacts=contacts,
-                         notifier=notifier, metrics=metrics)
+    return NotifierParts(service=parts, ledger=ledger, relay=relay, contacts=contacts, notifier=notifier)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the notifier service: owns the sent-mail ledger."""
-    built = build(settings or Settings())
-    settings = built.settings
+    settings = settings or Settings()
+    built = build(settings)
     app = built.service.http_app(
         title=TITLE,
         version=__version__,
@@ -86,8 +110,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             PeriodicTask("resume-pending-mails", settings.resume_interval_s, built.notifier.resume_pending),
             PeriodicTask("send-digests", settings.digest_interval_s, built.notifier.send_digests),
             PeriodicTask("archive-finished-mails", settings.archive_interval_s, built.ledger.archive_finished),
-            PeriodicTask("prune-ledger", settings.prune_interval_s,
-                         lambda: built.notifier.prune(timedelta(days=settings.ledger_retention_days))),
+            PeriodicTask(
+                "prune-ledger",
+                settings.prune_interval_s,
+                lambda: built.notifier.prune(timedelta(days=settings.ledger_retention_days)),
+            ),
             built.contacts,  # its HTTP connection pool closes with the app
         ],
         on_startup=[built.ledger.ensure_indexes],

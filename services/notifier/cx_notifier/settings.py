@@ -70,7 +70,9 @@ class Settings(ServiceSettings):
         30.0, gt=0, description="How often the relay scans the whole ledger for events a crash left behind."
     )
     ledger_retention_days: float = Field(
-        35.0, gt=30, description="Finished entries are forgotten after this; longer than match-found's 30 days, "
+        35.0,
+        gt=30,
+        description="Finished entries are forgotten after this; longer than match-found's 30 days, "
         "so a record that can still be replayed always finds its entries.",
     )
     archive_interval_s: float = Field(
@@ -121,7 +123,7 @@ class Settings(ServiceSettings):
         return value
 
     @model_validator(mode="after")
-    def _coherent(self) -> "Settings":
+    def _coherent(self) -> Settings:
         if self.smtp_starttls and self.smtp_use_tls:
             raise ValueError("CX_NOTIFIER_SMTP_STARTTLS and CX_NOTIFIER_SMTP_USE_TLS exclude each other")
         if self.environment == "production" and self.smtp_username and not (self.smtp_starttls or self.smtp_use_tls):

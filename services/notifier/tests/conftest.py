@@ -71,8 +71,15 @@ def check_html() -> Callable[[str], list[str]]:
     return html_problems
 
 
-def contact_card(kind: str, *, card_id: UUID | None = None, index: int = 0, email: str | None = None,
-                 languages: tuple[str, ...] = ("en",), **organisation: Any) -> ContactCard:
+def contact_card(
+    kind: str,
+    *,
+    card_id: UUID | None = None,
+    index: int = 0,
+    email: str | None = None,
+    languages: tuple[str, ...] = ("en",),
+    **organisation: Any,
+) -> ContactCard:
     """A contact card for example host or visitor `index`, with organisation fields and address overridden."""
     if kind == "host":
         org = examples.host_organisation(index, **organisation)
@@ -82,8 +89,11 @@ def contact_card(kind: str, *, card_id: UUID | None = None, index: int = 0, emai
         contact = examples.visitor_contact(index)
     card_id = card_id or uuid4()
     return ContactCard(
-        id=card_id, kind=kind, organisation=org.model_dump(mode="json"),
-        contact={"name": contact.name, "email": email or contact.email}, languages=list(languages),
+        id=card_id,
+        kind=kind,
+        organisation=org.model_dump(mode="json"),
+        contact={"name": contact.name, "email": email or contact.email},
+        languages=list(languages),
     )
 
 

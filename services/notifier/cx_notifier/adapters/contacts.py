@@ -7,8 +7,6 @@ mail. Anything else that is not a valid card is an outage of the owning service,
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import httpx
 from pydantic import SecretStr, ValidationError
 
@@ -19,19 +17,18 @@ class ContactsUnavailable(Exception):
     """The owning service could not answer now (down, 5xx, a bad card); retrying later may succeed."""
 
 
-class ContactDirectory(Protocol):
-    """Where the notifier reads contact cards; None means the organisation is gone."""
-
-    async def host(self, host_id: str) -> ContactCard | None: ...
-
-    async def visitor(self, application_id: str) -> ContactCard | None: ...
-
-
 class HttpContactDirectory:
-    """Contact cards over HTTP from the catalogue and applications services."""
+    """The notifier's `ContactDirectory`: cards over HTTP from the catalogue and applications services."""
 
-    def __init__(self, *, catalogue_url: str, applications_url: str, token: SecretStr, timeout_s: float,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        catalogue_url: str,
+        applications_url: str,
+        token: SecretStr,
+        timeout_s: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self._catalogue = catalogue_url.rstrip("/")
         self._applications = applications_url.rstrip("/")
         self._client = httpx.AsyncClient(

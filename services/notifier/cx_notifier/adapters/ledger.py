@@ -21,7 +21,7 @@ on a real MongoDB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,8 +29,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from cx_contracts.events import NotificationKind
-from cx_kit.outbox import OUTBOX_FIELD, OutboxEntry
+from cx_contracts.events import NotificationKind, NotificationSent, child_traceparent
+from cx_kit.outbox import OUTBOX_FIELD, outbox_entry
 
 from cx_notifier.domain.ledger import FINAL_STATUSES, LedgerEntry, MailStatus
 
@@ -41,13 +41,29 @@ CAP_COLLECTION = "recipient_periods"
 _FINAL = [status.value for status in FINAL_STATUSES]
 
 
+def entry_document(entry: LedgerEntry) -> dict[str, Any]:
+    """The entry as stored (`id` becomes `_id`)."""
+    document = entry.model_dump(mode="python", exclude={"id"})
+    document["_id"] = entry.id
+    document["matches"] = [match.model_dump(mode="json") for match in entry.matches]
+    return document
+
+
+def entry_from_document(document: Mapping[str, Any]) -> LedgerEntry:
+    """Read a stored entry (tolerates the relay's outbox fields)."""
+    return LedgerEntry.model_validate({**document, "id": document["_id"]})
+
+
 class MailLedger:
     """Reads and guarded updates of ledger entries, and the per-recipient cap's counters."""
 
-    def __init__(self, active: AsyncCollection, done: AsyncCollection, caps: AsyncCollection) -> None:
+    def __init__(
+        self, active: AsyncCollection, done: AsyncCollection, caps: AsyncCollection, *, topic_namespace: str = ""
+    ) -> None:
         self.collection = active
         self.done = done
         self.caps = caps
+        self._namespace = topic_namespace
 
     async def ensure_indexes(self) -> None:
         """The indexes the timed queries use on a real MongoDB (idempotent)."""
@@ -62,7 +78,7 @@ class MailLedger:
         document = await self.collection.find_one({"_id": entry_id})
         if document is None:
             document = await self.done.find_one({"_id": entry_id})
-        return None if document is None else LedgerEntry.from_document(document)
+        return None if document is None else entry_from_document(document)
 
     async def get_many(self, entry_ids: Iterable[str]) -> list[LedgerEntry]:
         """The entries that exist among `entry_ids`, in that order."""
@@ -72,23 +88,33 @@ class MailLedger:
 
     async def resumable(self, *, now: datetime, planned_before: datetime, limit: int) -> list[LedgerEntry]:
         """Pending entries nobody holds that were planned before `planned_before`, oldest first."""
-        cursor = self.collection.find(
-            {"status": MailStatus.PENDING.value, "planned_at": {"$lt": planned_before},
-             "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}]}
-        ).sort("planned_at", ASCENDING).limit(limit)
-        return [LedgerEntry.from_document(d) async for d in cursor]
+        cursor = (
+            self.collection.find(
+                {
+                    "status": MailStatus.PENDING.value,
+                    "planned_at": {"$lt": planned_before},
+                    "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}],
+                }
+            )
+            .sort("planned_at", ASCENDING)
+            .limit(limit)
+        )
+        return [entry_from_document(d) async for d in cursor]
 
     async def deferred_before(self, period: int, limit: int) -> list[LedgerEntry]:
         """Deferred entries of periods that ended (before `period`)."""
-        cursor = self.collection.find(
-            {"status": MailStatus.DEFERRED.value, "period": {"$lt": period}}
-        ).sort("planned_at", ASCENDING).limit(limit)
-        return [LedgerEntry.from_document(d) async for d in cursor]
+        cursor = (
+            self.collection.find({"status": MailStatus.DEFERRED.value, "period": {"$lt": period}})
+            .sort("planned_at", ASCENDING)
+            .limit(limit)
+        )
+        return [entry_from_document(d) async for d in cursor]
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """How many proposal mails and digests are in each status (in flight and finished)."""
         result: dict[str, dict[str, int]] = {
-            "proposals": {s.value: 0 for s in MailStatus}, "digests": {s.value: 0 for s in MailStatus}
+            "proposals": {s.value: 0 for s in MailStatus},
+            "digests": {s.value: 0 for s in MailStatus},
         }
         pipeline: list[dict[str, Any]] = [{"$group": {"_id": {"kind": "$kind", "status": "$status"}, "n": {"$sum": 1}}}]
         for collection in (self.collection, self.done):
@@ -109,13 +135,16 @@ class MailLedger:
         document = await self.caps.find_one_and_update(
             {"_id": f"{recipient_id}/{period}"},
             {"$addToSet": {"entries": entry_id}, "$setOnInsert": {"period": period}},
-            upsert=True, return_document=ReturnDocument.AFTER,
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
+        if document is None:  # an upsert returning the document after it cannot find none
+            raise RuntimeError(f"cap counter {recipient_id}/{period} was not written")
         return list(document["entries"]).index(entry_id)
 
     async def plan(self, entry: LedgerEntry) -> bool:
         """Store `entry` unless an entry with its id exists; True when this call stored it."""
-        document = entry.to_document()
+        document = entry_document(entry)
         entry_id = document.pop("_id")
         try:
             result = await self.collection.update_one({"_id": entry_id}, {"$setOnInsert": document}, upsert=True)
@@ -156,17 +185,26 @@ class MailLedger:
             {"$set": {"claimed_until": None, "reason": reason[:300]}, "$inc": {counter: 1}},
         )
 
-    async def mark_sent(self, entry_id: str, *, sent_at: datetime, event: OutboxEntry) -> bool:
+    async def mark_sent(self, entry: LedgerEntry, event: NotificationSent) -> bool:
         """The relay accepted the mail: record it and queue its NotificationSent in the same update.
 
         The kit's outbox field, set whole rather than pushed to (`with_outbox`): an entry queues exactly one
         event, once, when it leaves pending, so its outbox is empty until then; and FerretDB 1.x applies a
         `$set` without the read-modify-write a `$push` costs.
         """
+        # A child span of the run's trace (a new trace for a digest, which answers several runs).
+        queued = outbox_entry(event, topic_namespace=self._namespace, traceparent=child_traceparent(entry.traceparent))
         result = await self.collection.update_one(
-            {"_id": entry_id, "status": MailStatus.PENDING.value},
-            {"$set": {"status": MailStatus.SENT.value, "sent_at": sent_at, "claimed_until": None, "reason": None,
-                      OUTBOX_FIELD: [event.to_document()]}},
+            {"_id": entry.id, "status": MailStatus.PENDING.value},
+            {
+                "$set": {
+                    "status": MailStatus.SENT.value,
+                    "sent_at": event.sent_at,
+                    "claimed_until": None,
+                    "reason": None,
+                    OUTBOX_FIELD: [queued.to_document()],
+                }
+            },
         )
         return result.modified_count == 1
 

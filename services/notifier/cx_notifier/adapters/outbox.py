@@ -22,12 +22,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from cx_kit.outbox import OUTBOX_FIELD, EventPublisher, OutboxEntry, OutboxRelay
 
 
-
 class LedgerOutboxRelay(OutboxRelay):
     """An OutboxRelay over the ledger that publishes named entries first and scans only now and then."""
 
-    def __init__(self, collection: AsyncCollection, publisher: EventPublisher, *, scan_interval_s: float,
-                 **options: Any) -> None:
+    def __init__(
+        self, collection: AsyncCollection, publisher: EventPublisher, *, scan_interval_s: float, **options: Any
+    ) -> None:
         super().__init__([collection], publisher, **options)
         self._ledger = collection
         self._events = publisher
@@ -55,7 +55,7 @@ class LedgerOutboxRelay(OutboxRelay):
     async def _publish_named(self, entry_id: str) -> int:
         document = await self._ledger.find_one({"_id": entry_id})
         entries = [OutboxEntry.model_validate(e) for e in (document or {}).get(OUTBOX_FIELD) or []]
-        if not entries:
+        if document is None or not entries:
             return 0
         for entry in entries:
             await self._events.publish_entry(entry)

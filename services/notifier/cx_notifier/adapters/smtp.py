@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Protocol
 
 from aiosmtplib import SMTP, SMTPException, SMTPResponseException
 from aiosmtplib.email import flatten_message
 from pydantic import SecretStr
 
 from cx_notifier.domain.proposals import OutgoingMail
+from cx_notifier.handlers.interfaces import DeliveryError, RecipientRefused
 
 QUIT_TIMEOUT_S = 2.0
 # Relays quote the address they refuse ("550 5.1.1 <x@y>: unknown"); errors end up in the ledger, logs and
@@ -33,12 +34,6 @@ def without_addresses(text: str) -> str:
     return _ADDRESS.sub("<address>", text)[:300]
 
 
-class DeliveryError(Exception):
-    """The relay did not confirm the message; retry later."""
-
-    uncertain = False
-
-
 class RelayUnavailable(DeliveryError):
     """The relay was unreachable or refused before the message data: it certainly did not take the mail."""
 
@@ -47,18 +42,6 @@ class DeliveryUncertain(DeliveryError):
     """The connection broke while the message data was out: the relay may have taken the mail."""
 
     uncertain = True
-
-
-class RecipientRefused(Exception):
-    """The relay refused this recipient or message for good (5xx); sending it again cannot help."""
-
-
-class MailRelay(Protocol):
-    """Hands a rendered mail to the mail system."""
-
-    async def send(self, mail: OutgoingMail) -> datetime:
-        """Send `mail`; returns when the relay accepted it (UTC)."""
-        ...
 
 
 def build_message(mail: OutgoingMail, *, sender: str, date: datetime) -> EmailMessage:
@@ -78,30 +61,44 @@ def build_message(mail: OutgoingMail, *, sender: str, date: datetime) -> EmailMe
 
 
 class SmtpRelay:
-    """Sends each mail in its own SMTP conversation, bounded by one overall timeout."""
+    """The notifier's `MailRelay`: each mail in its own SMTP conversation, bounded by one overall timeout."""
 
-    def __init__(self, *, host: str, port: int, sender: str, username: str | None = None,
-                 password: SecretStr | None = None, starttls: bool = False, use_tls: bool = False,
-                 timeout_s: float = 10.0, local_hostname: str = "cx-notifier") -> None:
-        self._host = host
-        self._port = port
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: SecretStr | None = None,
+        starttls: bool = False,
+        use_tls: bool = False,
+        timeout_s: float = 10.0,
+        local_hostname: str = "cx-notifier",
+    ) -> None:
         self._sender = sender
         self._envelope_sender = parseaddr(sender)[1]
-        self._username = username
-        self._password = password.get_secret_value() if password is not None else None
-        self._starttls = starttls
-        self._use_tls = use_tls
+        self._relay = f"{host}:{port}"
         self._timeout_s = timeout_s
-        # Named explicitly: aiosmtplib would otherwise ask the resolver for this machine's FQDN every time.
-        self._local_hostname = local_hostname
+        # A new client per mail, one conversation each; the local hostname is named explicitly, or aiosmtplib
+        # would ask the resolver for this machine's FQDN every time.
+        self._client = functools.partial(
+            SMTP,
+            hostname=host,
+            port=port,
+            username=username,
+            password=password.get_secret_value() if password is not None else None,
+            use_tls=use_tls,
+            start_tls=starttls,
+            timeout=timeout_s,
+            local_hostname=local_hostname,
+        )
 
     async def send(self, mail: OutgoingMail) -> datetime:
         """Send `mail`; returns the moment the relay answered 250 to its data."""
         data = flatten_message(build_message(mail, sender=self._sender, date=datetime.now(UTC)))
         recipient = Address(addr_spec=mail.to_address).addr_spec
-        smtp = SMTP(hostname=self._host, port=self._port, username=self._username, password=self._password,
-                    use_tls=self._use_tls, start_tls=self._starttls, timeout=self._timeout_s,
-                    local_hostname=self._local_hostname)
+        smtp = self._client()
         stage = "connect"
         try:
             async with asyncio.timeout(self._timeout_s):
@@ -122,8 +119,9 @@ class SmtpRelay:
         except (SMTPException, OSError, TimeoutError) as error:
             _close(smtp)
             kind = DeliveryUncertain if stage == "data" else RelayUnavailable
-            raise kind(without_addresses(f"SMTP relay {self._host}:{self._port} unreachable at {stage}: "
-                                         f"{type(error).__name__}: {error}")) from None
+            raise kind(
+                without_addresses(f"SMTP relay {self._relay} unreachable at {stage}: {type(error).__name__}: {error}")
+            ) from None
         # The mail exists now; a failing goodbye must not make it look unsent.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(QUIT_TIMEOUT_S):

@@ -9,7 +9,6 @@ autoescaped, so nothing from an event or a contact card can become markup.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,15 @@ from cx_contracts.vocabulary import OrganisationKind, country_name
 
 from cx_notifier.domain.explanation import Reason
 from cx_notifier.domain.language import DEFAULT_LANGUAGE
-from cx_notifier.domain.proposals import Digest, HostProposal, ProposedHost, VisitorProposal
+from cx_notifier.domain.proposals import Digest, HostProposal, ProposedHost, RenderedMail, VisitorProposal
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAILS = ("visitor-proposal", "host-proposal", "digest")
-REQUIRED_FILES = ("phrases.json", "_layout.html") + tuple(
-    f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")
+REQUIRED_FILES = (
+    "phrases.json",
+    "_layout.html",
+    *(f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")),
 )
-
-
-@dataclass(frozen=True)
-class RenderedMail:
-    """A mail in words: subject, plain text, HTML, and the language they are in."""
-
-    subject: str
-    text: str
-    html: str
-    language: str
 
 
 class MailTemplates:
@@ -73,8 +64,12 @@ class MailTemplates:
         """The proposals held back by the cap, in one mail."""
         language = self._available(language)
         return self._render(
-            "digest", language,
-            contact_name=view.contact_name, recipient_kind=view.recipient_kind, cap=view.cap, size=view.size,
+            "digest",
+            language,
+            contact_name=view.contact_name,
+            recipient_kind=view.recipient_kind,
+            cap=view.cap,
+            size=view.size,
             organisation=self._organisation(view.organisation, language),
             period_start=view.period_start.strftime("%Y-%m-%d %H:%M UTC"),
             period_end=view.period_end.strftime("%Y-%m-%d %H:%M UTC"),
@@ -112,11 +107,11 @@ class MailTemplates:
     def _host_context(self, view: HostProposal, language: str) -> dict[str, Any]:
         return {
             "contact_name": view.contact_name,
-            "host": self._organisation(view.host, language),
+            "host": self._organisation(view.host.organisation, language),
             "visitor": self._organisation(view.visitor, language),
-            "rank": view.rank,
-            "reasons": self._reasons(view.reasons, "host", language),
-            "host_page": view.host_page,
+            "rank": view.host.rank,
+            "reasons": self._reasons(view.host.reasons, "host", language),
+            "host_page": view.host.page,
         }
 
     def _proposed_host(self, host: ProposedHost, language: str) -> dict[str, Any]:
@@ -128,8 +123,10 @@ class MailTemplates:
         }
 
     def _reasons(self, reasons: tuple[Reason, ...], audience: str, language: str) -> list[dict[str, Any]]:
-        return [{"text": self.reason_text(r, audience, language), "share": r.share, "criterion": r.criterion}
-                for r in reasons]
+        return [
+            {"text": self.reason_text(r, audience, language), "share": r.share, "criterion": r.criterion}
+            for r in reasons
+        ]
 
     def _organisation(self, organisation: OrganisationState, language: str) -> dict[str, str]:
         phrases = self._phrases[language]
@@ -139,6 +136,7 @@ class MailTemplates:
             "kind": phrases.get("organisation_kinds", {}).get(kind.value, kind.label),
             "city": organisation.city,
             "country": phrases.get("countries", {}).get(organisation.country)
-            or country_name(organisation.country) or organisation.country,
+            or country_name(organisation.country)
+            or organisation.country,
             "website": str(organisation.website),
         }

@@ -5,10 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The criteria the matcher explains today (DESIGN.md, Matching). A criterion not listed still gets a
-# generic sentence, so a new one in the matcher never breaks a mail.
-KNOWN_CRITERIA = ("semantic", "ecosystems", "topics", "activities", "keywords", "preferred_country")
-
 
 @dataclass(frozen=True)
 class Reason:

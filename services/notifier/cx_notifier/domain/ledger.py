@@ -3,10 +3,14 @@
 An entry is written *before* its mail is sent (status pending) and updated after (sent, skipped, ...), so
 a restart knows what was done. Entries hold no personal data: contacts are read from the owning services
 at send time, and only ids, ranks and explanations (what the events already carry) are kept.
+
+Here are the rules: statuses, deterministic ids, planning a run and a digest, and the NotificationSent an
+entry announces. How an entry is stored is the adapter's business (cx_notifier.adapters.ledger).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -14,7 +18,7 @@ from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cx_contracts.events import HostMatch, MatchFound, NotificationKind
+from cx_contracts.events import HostMatch, MatchFound, NotificationKind, NotificationSent
 
 # Ids derived from ledger ids (notification ids, event ids) are UUIDv5 in this namespace, so they are the
 # same on every replay and every replica.
@@ -79,17 +83,9 @@ class LedgerEntry(BaseModel):
         succeeded = 1 if self.status is MailStatus.SENT else 0
         return max(0, self.attempts - self.failed_attempts - succeeded)
 
-    def to_document(self) -> dict[str, object]:
-        """The entry as stored (`id` becomes `_id`)."""
-        document = self.model_dump(mode="python", exclude={"id"})
-        document["_id"] = self.id
-        document["matches"] = [match.model_dump(mode="json") for match in self.matches]
-        return document
-
-    @classmethod
-    def from_document(cls, document: dict[str, object]) -> "LedgerEntry":
-        """Read a stored entry (tolerates the relay's outbox fields)."""
-        return cls.model_validate({**document, "id": document["_id"]})
+    def deferred(self) -> LedgerEntry:
+        """The entry held back for its period's digest: the recipient is over its cap."""
+        return self.model_copy(update={"status": MailStatus.DEFERRED, "reason": "over the cap"})
 
 
 def proposal_id(match_run_id: UUID | str, recipient_id: UUID | str) -> str:
@@ -117,8 +113,9 @@ def notification_event_id(entry_id: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, entry_id + "#sent")
 
 
-def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime,
-             traceparent: str | None = None) -> list[LedgerEntry]:
+def plan_run(
+    match: MatchFound, *, period: int, domain: str, now: datetime, traceparent: str | None = None
+) -> list[LedgerEntry]:
     """The entries a match run asks for: the visitor's first, then one per proposed host in rank order.
 
     All start pending; the caller turns those over a recipient's cap into deferred ones.
@@ -127,16 +124,26 @@ def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime,
     run = str(match.match_run_id)
     application = str(match.application_id)
 
-    def entry(kind: NotificationKind, recipient_kind: RecipientKind, recipient: str,
-              matches: list[HostMatch]) -> LedgerEntry:
+    def entry(
+        kind: NotificationKind, recipient_kind: RecipientKind, recipient: str, matches: list[HostMatch]
+    ) -> LedgerEntry:
         entry_id = proposal_id(run, recipient)
         empty = not matches
         return LedgerEntry(
-            id=entry_id, kind=kind, recipient_kind=recipient_kind, recipient_id=recipient, match_run_id=run,
-            application_id=application, trigger=match.trigger, matches=matches, period=period,
+            id=entry_id,
+            kind=kind,
+            recipient_kind=recipient_kind,
+            recipient_id=recipient,
+            match_run_id=run,
+            application_id=application,
+            trigger=match.trigger,
+            matches=matches,
+            period=period,
             status=MailStatus.SKIPPED if empty else MailStatus.PENDING,
             reason="no host proposed" if empty else None,
-            message_id=message_id(entry_id, domain), planned_at=now, traceparent=traceparent,
+            message_id=message_id(entry_id, domain),
+            planned_at=now,
+            traceparent=traceparent,
         )
 
     entries = [entry(NotificationKind.MATCH_PROPOSAL_VISITOR, "visitor", application, list(match.matches))]
@@ -144,3 +151,49 @@ def plan_run(match: MatchFound, *, period: int, domain: str, now: datetime,
         entry(NotificationKind.MATCH_PROPOSAL_HOST, "host", str(host.host_id), [host]) for host in match.matches
     ]
     return entries
+
+
+DigestKey = tuple[RecipientKind, str, int]
+
+
+def digest_groups(deferred: Iterable[LedgerEntry]) -> dict[DigestKey, list[LedgerEntry]]:
+    """Deferred entries by (recipient kind, recipient id, period): one digest each, members in the given order."""
+    groups: dict[DigestKey, list[LedgerEntry]] = {}
+    for entry in deferred:
+        groups.setdefault((entry.recipient_kind, entry.recipient_id, entry.period), []).append(entry)
+    return groups
+
+
+def plan_digest(key: DigestKey, members: Iterable[LedgerEntry], *, domain: str, now: datetime) -> LedgerEntry:
+    """The pending digest of one recipient and period, listing the deferred proposals it sends."""
+    recipient_kind, recipient_id, period = key
+    entry_id = digest_id(recipient_id, period)
+    return LedgerEntry(
+        id=entry_id,
+        kind=NotificationKind.DIGEST,
+        recipient_kind=recipient_kind,
+        recipient_id=recipient_id,
+        period=period,
+        status=MailStatus.PENDING,
+        message_id=message_id(entry_id, domain),
+        members=[member.id for member in members],
+        planned_at=now,
+    )
+
+
+def members_status(digest: LedgerEntry) -> MailStatus:
+    """What the members of a finished digest become: digested when it was sent, skipped otherwise."""
+    return MailStatus.DIGESTED if digest.status is MailStatus.SENT else MailStatus.SKIPPED
+
+
+def notification_sent(entry: LedgerEntry, sent_at: datetime) -> NotificationSent:
+    """The event announcing the entry's mail; its ids derive from the entry, so every republish is the same."""
+    return NotificationSent(
+        event_id=notification_event_id(entry.id),
+        notification_id=notification_id(entry.id),
+        recipient_kind=entry.recipient_kind,
+        recipient_id=UUID(entry.recipient_id),
+        kind=entry.kind,
+        match_run_id=UUID(entry.match_run_id) if entry.match_run_id else None,
+        sent_at=sent_at,
+    )

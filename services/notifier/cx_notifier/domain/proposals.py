@@ -1,4 +1,4 @@
-"""What each mail says, before it is put into words: language-neutral views built from ledger and contacts.
+"""What each mail says: language-neutral views built from ledger and contacts, then the mail in words.
 
 A visitor hears which hosts were proposed and why; a host hears which visitor organisation may contact
 it and why; a recipient over its cap gets the rest in one digest. Links all start at one public URL.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cx_contracts.api import ContactCard
+from cx_contracts.events import HostMatch
 from cx_contracts.questionnaire import OrganisationState
 
 from cx_notifier.domain.explanation import Reason, reasons
@@ -57,15 +58,11 @@ class VisitorProposal:
 
 @dataclass(frozen=True)
 class HostProposal:
-    """A host's mail: which visitor organisation may contact it, and why the host fits."""
+    """A host's mail: which visitor organisation may contact it, and why the host fits (its own line)."""
 
     contact_name: str
-    host: OrganisationState
-    host_id: str
     visitor: OrganisationState
-    rank: int
-    reasons: tuple[Reason, ...]
-    host_page: str
+    host: ProposedHost
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,16 @@ class Digest:
 
 
 @dataclass(frozen=True)
+class RenderedMail:
+    """A mail in words: subject, plain text, HTML, and the language they are in."""
+
+    subject: str
+    text: str
+    html: str
+    language: str
+
+
+@dataclass(frozen=True)
 class OutgoingMail:
     """A rendered mail, ready for the relay. Holds personal data: lives only while it is being sent."""
 
@@ -107,28 +114,34 @@ def visitor_proposal(
     proposed = []
     for match in sorted(entry.matches, key=lambda m: m.rank):
         card = hosts.get(str(match.host_id))
-        if card is None:
-            continue
-        proposed.append(
-            ProposedHost(
-                host_id=str(match.host_id), rank=match.rank, organisation=card.organisation,
-                reasons=reasons(match.explanation), page=links.host_page(str(match.host_id)),
-            )
-        )
+        if card is not None:
+            proposed.append(_proposed_host(match, card, links))
     if not proposed:
         return None
     return VisitorProposal(
-        contact_name=visitor.contact.name, visitor=visitor.organisation, application_id=str(entry.application_id),
-        trigger=entry.trigger or "new-application", hosts=tuple(proposed),
+        contact_name=visitor.contact.name,
+        visitor=visitor.organisation,
+        application_id=str(entry.application_id),
+        trigger=entry.trigger or "new-application",
+        hosts=tuple(proposed),
         matches_page=links.matches_page(str(entry.application_id)),
     )
 
 
 def host_proposal(entry: LedgerEntry, host: ContactCard, visitor: ContactCard, links: Links) -> HostProposal:
     """The host's mail for `entry`: the visitor organisation (never its contact person) and the host's reasons."""
-    match = entry.matches[0]
     return HostProposal(
-        contact_name=host.contact.name, host=host.organisation, host_id=entry.recipient_id,
-        visitor=visitor.organisation, rank=match.rank, reasons=reasons(match.explanation),
-        host_page=links.host_page(entry.recipient_id),
+        contact_name=host.contact.name,
+        visitor=visitor.organisation,
+        host=_proposed_host(entry.matches[0], host, links),
+    )
+
+
+def _proposed_host(match: HostMatch, card: ContactCard, links: Links) -> ProposedHost:
+    return ProposedHost(
+        host_id=str(match.host_id),
+        rank=match.rank,
+        organisation=card.organisation,
+        reasons=reasons(match.explanation),
+        page=links.host_page(str(match.host_id)),
     )

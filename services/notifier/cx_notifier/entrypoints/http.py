@@ -25,7 +25,8 @@ def status_router(ledger: MailLedger, relay: OutboxRelay) -> APIRouter:
     @router.get("/status", response_model=NotifierStatus, summary="Counts of the sent-mail ledger by status")
     async def status() -> NotifierStatus:
         counts = await ledger.counts()
-        return NotifierStatus(proposals=counts["proposals"], digests=counts["digests"],
-                              events_waiting=await relay.pending_count())
+        return NotifierStatus(
+            proposals=counts["proposals"], digests=counts["digests"], events_waiting=await relay.pending_count()
+        )
 
     return router

@@ -12,7 +12,7 @@ from cx_contracts.errors import ContractError
 from cx_contracts.events import MatchFound, NotificationSent, parse_event, read_event_headers
 from cx_contracts.topics import MATCH_FOUND, NOTIFICATION_SENT, ConsumerGroups
 
-from cx_notifier.service import Notifier
+from cx_notifier.handlers.mails import Notifier
 from cx_notifier.settings import Settings
 
 MATCH_FOUND_DESCRIPTION = (
@@ -33,6 +33,8 @@ NOTIFICATION_SENT_DESCRIPTION = (
 async def decode_match_found(message: KafkaMessage, original_decoder: Any = None) -> MatchFound:
     """Read a record with the contract's own reader (headers, upcasters, key check); a bad one is permanent."""
     record = message.raw_message
+    if isinstance(record, tuple):  # only a batch subscriber gets several; this one reads them one by one
+        raise TypeError("the match-found subscriber takes one record at a time")
     event = parse_event(record.topic, record.value, record.headers, key=record.key)
     if not isinstance(event, MatchFound):
         raise ContractError(f"{record.topic}: expected a match-found event, got {event.event_type}")
@@ -54,7 +56,7 @@ def register_match_found(broker: KafkaBroker, settings: Settings, notifier: Noti
     )
     async def on_match_found(match: MatchFound, message: RecordMessage) -> None:
         # The record's trace context (already checked by the decoder); NotificationSent continues it.
-        await notifier.handle_match(match, read_event_headers(message.raw_message.headers).traceparent)
+        await notifier.on_match_found(match, read_event_headers(message.headers).traceparent)
 
     # The outbox relay publishes these with the broker's durable producer; registered so the AsyncAPI
     # document shows what the notifier publishes.

@@ -120,8 +120,9 @@ class Mailpit:
         """Summaries of every message the query finds (all pages)."""
         found: list[dict[str, Any]] = []
         while True:
-            response = await self._client.get("/api/v1/search", params={"query": query, "start": len(found),
-                                                                          "limit": 500})
+            response = await self._client.get(
+                "/api/v1/search", params={"query": query, "start": len(found), "limit": 500}
+            )
             response.raise_for_status()
             page = response.json()["messages"]
             found.extend(page)
@@ -148,6 +149,7 @@ class Mailpit:
 
     async def wait_for(self, query: str, count: int, *, timeout: float = 30) -> list[dict[str, Any]]:
         """Poll until the query finds at least `count` messages."""
+
         async def enough() -> list[dict[str, Any]] | None:
             found = await self.search(query)
             return found if len(found) >= count else None
@@ -237,8 +239,14 @@ async def smtp_proxy(infrastructure: Infrastructure) -> AsyncIterator[TcpProxy]:
 class NotifierWorld:
     """One test's topics, database, organisations and running notifiers."""
 
-    def __init__(self, infrastructure: Infrastructure, contacts: ContactServer, mailpit: Mailpit,
-                 database: Any, make_card: Callable[..., ContactCard]) -> None:
+    def __init__(
+        self,
+        infrastructure: Infrastructure,
+        contacts: ContactServer,
+        mailpit: Mailpit,
+        database: Any,
+        make_card: Callable[..., ContactCard],
+    ) -> None:
         self._make_card = make_card
         self.infrastructure = infrastructure
         self.contacts = contacts
@@ -253,21 +261,32 @@ class NotifierWorld:
 
     async def create_topics(self, partitions: int = 3) -> None:
         """This test's match-found and notification-sent topics, with their dead-letter twins."""
-        specs = [TopicSpec(self.namespace + spec.name, spec.key, dict(spec.config), partitions)
-                 for spec in EVENT_TOPICS if spec.name in (MATCH_FOUND, NOTIFICATION_SENT)]
+        specs = [
+            TopicSpec(self.namespace + spec.name, spec.key, dict(spec.config), partitions)
+            for spec in EVENT_TOPICS
+            if spec.name in (MATCH_FOUND, NOTIFICATION_SENT)
+        ]
         await ensure_topics(self.infrastructure.kafka_bootstrap, [*specs, *(s.dead_letter for s in specs)])
         await self._broker.connect()
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings of a notifier in this world (small intervals; a high cap unless a test sets one)."""
         values: dict[str, Any] = dict(
-            environment="test", kafka_bootstrap_servers=self.infrastructure.kafka_bootstrap,
-            mongo_url=self.infrastructure.mongo_url, mongo_database=self.database.name,
-            topic_namespace=self.namespace, internal_token=INTERNAL_TOKEN,
-            catalogue_url=self.contacts.url, applications_url=self.contacts.url,
-            smtp_host=self.infrastructure.smtp_host, smtp_port=self.infrastructure.smtp_port,
-            public_base_url=PUBLIC_BASE_URL, mails_per_recipient=1000, outbox_poll_interval_s=0.2,
-            resume_interval_s=1.0, digest_interval_s=1.0,
+            environment="test",
+            kafka_bootstrap_servers=self.infrastructure.kafka_bootstrap,
+            mongo_url=self.infrastructure.mongo_url,
+            mongo_database=self.database.name,
+            topic_namespace=self.namespace,
+            internal_token=INTERNAL_TOKEN,
+            catalogue_url=self.contacts.url,
+            applications_url=self.contacts.url,
+            smtp_host=self.infrastructure.smtp_host,
+            smtp_port=self.infrastructure.smtp_port,
+            public_base_url=PUBLIC_BASE_URL,
+            mails_per_recipient=1000,
+            outbox_poll_interval_s=0.2,
+            resume_interval_s=1.0,
+            digest_interval_s=1.0,
         )
         values.update(overrides)
         return Settings(**values)
@@ -279,8 +298,15 @@ class NotifierWorld:
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
             yield app
 
-    def organisation(self, kind: str, *, index: int = 0, languages: tuple[str, ...] = ("en",),
-                     serve: bool = True, **organisation: Any) -> ContactCard:
+    def organisation(
+        self,
+        kind: str,
+        *,
+        index: int = 0,
+        languages: tuple[str, ...] = ("en",),
+        serve: bool = True,
+        **organisation: Any,
+    ) -> ContactCard:
         """A host or visitor with a unique address holding this test's token, served by the contact server."""
         self._cards += 1
         card_id = uuid.uuid4()
@@ -293,8 +319,12 @@ class NotifierWorld:
     async def publish(self, *matches: MatchFound, traceparent: str | None = None) -> None:
         """Publish MatchFound events the way the matcher does (durable producer, contract headers)."""
         for match in matches:
-            await self._broker.publish(event_value(match), topic=self.match_found_topic, key=match.key.encode(),
-                                       headers=headers_as_text(event_headers(match, traceparent)))
+            await self._broker.publish(
+                event_value(match),
+                topic=self.match_found_topic,
+                key=match.key.encode(),
+                headers=headers_as_text(event_headers(match, traceparent)),
+            )
 
     async def publish_raw(self, value: bytes | None, *, key: bytes, headers: dict[str, str] | None = None) -> None:
         """Publish any bytes on this world's match-found topic."""
@@ -331,8 +361,13 @@ class NotifierWorld:
 
 
 @pytest.fixture
-async def world(infrastructure: Infrastructure, contact_server: ContactServer, mailpit: Mailpit,
-                mongo_database: Any, make_card: Callable[..., ContactCard]) -> AsyncIterator[NotifierWorld]:
+async def world(
+    infrastructure: Infrastructure,
+    contact_server: ContactServer,
+    mailpit: Mailpit,
+    mongo_database: Any,
+    make_card: Callable[..., ContactCard],
+) -> AsyncIterator[NotifierWorld]:
     """A fresh world with its topics created."""
     created = NotifierWorld(infrastructure, contact_server, mailpit, mongo_database, make_card)
     await created.create_topics()
@@ -340,4 +375,3 @@ async def world(infrastructure: Infrastructure, contact_server: ContactServer, m
         yield created
     finally:
         await created.close()
-

@@ -8,6 +8,7 @@ from cx_contracts import examples
 from cx_contracts.events import NotificationKind, parse_event
 from cx_contracts.scalars import utc_now
 from cx_kit.testing import read_topic, wait_until
+
 from cx_notifier.domain.cap import RecipientCap
 
 pytestmark = pytest.mark.integration
@@ -28,20 +29,29 @@ async def test_mails_over_a_recipients_cap_are_held_back_and_sent_as_one_digest_
         await world.publish(examples.match_found(application_id=warm_up_visitor.id, host_ids=[warm_up_host.id]))
         await world.wait_for_mails(2)
         started = cap.period_of(utc_now())
-        await wait_until(lambda: _true(cap.period_of(utc_now()) > started), timeout=PERIOD_S + 2,
-                         message="the start of a fresh period")
+        await wait_until(
+            lambda: _true(cap.period_of(utc_now()) > started),
+            timeout=PERIOD_S + 2,
+            message="the start of a fresh period",
+        )
         period = cap.period_of(utc_now())
         await world.publish(*runs)
 
-        async def digest_sent():
+        async def digest_done():
             entries = {e["_id"]: e for e in await world.entries()}
             digest = entries.get(f"digest/{host.id}/{period}")
-            return digest is not None and digest["status"] == "sent" and entries
+            if digest is None or digest["status"] != "sent":
+                return None
+            # Its members are closed by a second update, just after the digest is marked sent.
+            return all(entries[m]["status"] != "deferred" for m in digest["members"]) and entries
 
-        entries = await wait_until(digest_sent, timeout=PERIOD_S + 15, message="the digest")
+        entries = await wait_until(digest_done, timeout=PERIOD_S + 15, message="the digest and its members closed")
         mails = await world.wait_for_mails(2 + 4 + CAP + 1)
-        events = await read_topic(world.infrastructure.kafka_bootstrap, world.notification_sent_topic,
-                                  until=lambda records: len(records) >= 2 + 4 + CAP + 1)
+        events = await read_topic(
+            world.infrastructure.kafka_bootstrap,
+            world.notification_sent_topic,
+            until=lambda records: len(records) >= 2 + 4 + CAP + 1,
+        )
 
     host_mails = [m for m in mails if world.addresses_of(m) == [host.contact.email]]
     proposals = [m for m in host_mails if "may contact you" in m["Subject"]]
@@ -50,12 +60,15 @@ async def test_mails_over_a_recipients_cap_are_held_back_and_sent_as_one_digest_
     assert len(digests) == 1 and len(host_mails) == CAP + 1
     assert world.received(mails, visitors) == {v.id: 1 for v in visitors}, "each visitor has its own cap"
 
-    host_entries = sorted((e for e in entries.values() if e["recipient_id"] == str(host.id) and e["kind"] != "digest"),
-                          key=lambda e: e["planned_at"])
+    host_entries = sorted(
+        (e for e in entries.values() if e["recipient_id"] == str(host.id) and e["kind"] != "digest"),
+        key=lambda e: e["planned_at"],
+    )
     assert {e["period"] for e in host_entries} == {period}, "all four runs fell into one period"
     assert [e["status"] for e in host_entries] == ["sent", "sent", "digested", "digested"]
-    held_back = [v for v in visitors if any(e["application_id"] == str(v.id) and e["status"] == "digested"
-                                            for e in host_entries)]
+    held_back = [
+        v for v in visitors if any(e["application_id"] == str(v.id) and e["status"] == "digested" for e in host_entries)
+    ]
     told = [v for v in visitors if v not in held_back]
     digest_text = (await world.mailpit.message(digests[0]["ID"]))["Text"]
     for visitor in held_back:

@@ -41,18 +41,35 @@ def _free_port() -> int:
 def _environment(world, http_port: int) -> dict[str, str]:
     settings = world.settings()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CX_NOTIFIER_")}
-    env.update({f"CX_NOTIFIER_{name}": str(value) for name, value in {
-        "ENVIRONMENT": "test", "LOG_LEVEL": "WARNING", "HTTP_PORT": http_port,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "MONGO_URL": settings.mongo_url.get_secret_value(), "MONGO_DATABASE": settings.mongo_database,
-        "TOPIC_NAMESPACE": settings.topic_namespace, "INTERNAL_TOKEN": settings.internal_token.get_secret_value(),
-        "CATALOGUE_URL": settings.catalogue_url, "APPLICATIONS_URL": settings.applications_url,
-        "SMTP_HOST": settings.smtp_host, "SMTP_PORT": settings.smtp_port,
-        "PUBLIC_BASE_URL": settings.public_base_url, "MAILS_PER_RECIPIENT": 100000,
-        # Short leases and a quick sweep, so a killed process's claims are taken over within seconds.
-        "SMTP_TIMEOUT_S": 3, "SEND_LEASE_S": 8, "CONTACT_TIMEOUT_S": 3,
-        "RESUME_AFTER_S": 2, "RESUME_INTERVAL_S": 2, "OUTBOX_LEASE_S": 5, "OUTBOX_SCAN_INTERVAL_S": 2,
-    }.items()})
+    env.update(
+        {
+            f"CX_NOTIFIER_{name}": str(value)
+            for name, value in {
+                "ENVIRONMENT": "test",
+                "LOG_LEVEL": "WARNING",
+                "HTTP_PORT": http_port,
+                "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+                "MONGO_URL": settings.mongo_url.get_secret_value(),
+                "MONGO_DATABASE": settings.mongo_database,
+                "TOPIC_NAMESPACE": settings.topic_namespace,
+                "INTERNAL_TOKEN": settings.internal_token.get_secret_value(),
+                "CATALOGUE_URL": settings.catalogue_url,
+                "APPLICATIONS_URL": settings.applications_url,
+                "SMTP_HOST": settings.smtp_host,
+                "SMTP_PORT": settings.smtp_port,
+                "PUBLIC_BASE_URL": settings.public_base_url,
+                "MAILS_PER_RECIPIENT": 100000,
+                # Short leases and a quick sweep, so a killed process's claims are taken over within seconds.
+                "SMTP_TIMEOUT_S": 3,
+                "SEND_LEASE_S": 8,
+                "CONTACT_TIMEOUT_S": 3,
+                "RESUME_AFTER_S": 2,
+                "RESUME_INTERVAL_S": 2,
+                "OUTBOX_LEASE_S": 5,
+                "OUTBOX_SCAN_INTERVAL_S": 2,
+            }.items()
+        }
+    )
     return env
 
 
@@ -66,12 +83,19 @@ class NotifierProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    async def start(self) -> None:
+    def _spawn(self) -> None:
         self.starts += 1
-        log = (self._logs / f"notifier-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "cx_notifier"], env=self._env, cwd=REPO_ROOT,
-                                        stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with (self._logs / f"notifier-{self.starts}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cx_notifier"],
+                env=self._env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    async def start(self) -> None:
+        self._spawn()
 
         async def healthy() -> bool:
             assert self.process is not None and self.process.poll() is None, "the notifier exited"
@@ -98,8 +122,13 @@ class NotifierProcess:
             text = await self.metrics()
         except httpx.HTTPError:
             return 0
-        return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                       if line.startswith("cx_notifier_mails_total{") and 'outcome="sent"' in line))
+        return int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("cx_notifier_mails_total{") and 'outcome="sent"' in line
+            )
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -122,10 +151,12 @@ def _window_figures(metrics: str) -> str:
     if not count:
         return "no mail sent by the last process"
     mean_ms = 1000 * values["cx_notifier_unconfirmed_send_seconds_sum"] / count
-    buckets = sorted((float(k.split('le="')[1].split('"')[0]), v) for k, v in values.items()
-                     if "_bucket" in k and 'le="+Inf"' not in k)
-    shares = ", ".join(f"<= {1000 * le:g} ms: {100 * seen / count:.0f}%" for le, seen in buckets
-                       if 0.002 <= le <= 1.0)
+    buckets = sorted(
+        (float(k.split('le="')[1].split('"')[0]), v)
+        for k, v in values.items()
+        if "_bucket" in k and 'le="+Inf"' not in k
+    )
+    shares = ", ".join(f"<= {1000 * le:g} ms: {100 * seen / count:.0f}%" for le, seen in buckets if 0.002 <= le <= 1.0)
     return f"{count:.0f} mails, mean {mean_ms:.1f} ms ({shares})"
 
 
@@ -160,8 +191,11 @@ async def test_the_notifier_killed_at_random_points_while_200_runs_are_processed
                 sent = await process.sent_by_this_process()
                 return sent if sent >= threshold else 0
 
-            kills.append(await wait_until(reached, timeout=90, interval=0.05,
-                                          message=f"{threshold} mails sent before kill {k + 1}"))
+            kills.append(
+                await wait_until(
+                    reached, timeout=90, interval=0.05, message=f"{threshold} mails sent before kill {k + 1}"
+                )
+            )
             process.kill()
             await process.start()
 
@@ -172,14 +206,22 @@ async def test_the_notifier_killed_at_random_points_while_200_runs_are_processed
 
         async def every_event_published():
             entries = await world.entries()
-            return len(entries) == len(expected) and all(
-                e["status"] == "sent" and not e.get("outbox") for e in entries) and entries
+            return (
+                len(entries) == len(expected)
+                and all(e["status"] == "sent" and not e.get("outbox") for e in entries)
+                and entries
+            )
 
-        entries = await wait_until(every_event_published, timeout=60, interval=1.0,
-                                   message="every entry sent and its event published")
+        entries = await wait_until(
+            every_event_published, timeout=60, interval=1.0, message="every entry sent and its event published"
+        )
         window = _window_figures(await process.metrics())
-        events = await read_topic(world.infrastructure.kafka_bootstrap, world.notification_sent_topic,
-                                  until=lambda records: len({r.value for r in records}) >= len(expected), timeout=60)
+        events = await read_topic(
+            world.infrastructure.kafka_bootstrap,
+            world.notification_sent_topic,
+            until=lambda records: len({r.value for r in records}) >= len(expected),
+            timeout=60,
+        )
     finally:
         process.stop()
     elapsed = time.monotonic() - started
@@ -189,21 +231,27 @@ async def test_the_notifier_killed_at_random_points_while_200_runs_are_processed
     unexpected = set(copies) - set(expected)
     repeated = {message_id: n for message_id, n in copies.items() if n > 1}
     by_message_id = {e["message_id"].strip("<>"): e for e in entries}
-    window_candidates = {mid: e["attempts"] - e["failed_attempts"] - 1 for mid, e in by_message_id.items()
-                         if e["attempts"] - e["failed_attempts"] - 1 > 0}
+    window_candidates = {
+        mid: e["attempts"] - e["failed_attempts"] - 1
+        for mid, e in by_message_id.items()
+        if e["attempts"] - e["failed_attempts"] - 1 > 0
+    }
     notification_ids = Counter(parse_event(r.topic, r.value, r.headers, key=r.key).notification_id for r in events)
-    print(f"\nkilled notifier (seed {seed}): {RUNS} runs, {len(expected)} mails expected, {KILLS} SIGKILLs at "
-          f"{kills} sent; {len(copies)} distinct mails arrived, {sum(copies.values()) - len(copies)} repeated "
-          f"({len(repeated)} Message-IDs), {len(window_candidates)} ledger entries with an attempt cut off in the "
-          f"window; NotificationSent: {len(notification_ids)} distinct, "
-          f"{sum(notification_ids.values()) - len(notification_ids)} republished; unconfirmed window: {window}; "
-          f"{elapsed:.0f} s in all")
+    print(
+        f"\nkilled notifier (seed {seed}): {RUNS} runs, {len(expected)} mails expected, {KILLS} SIGKILLs at "
+        f"{kills} sent; {len(copies)} distinct mails arrived, {sum(copies.values()) - len(copies)} repeated "
+        f"({len(repeated)} Message-IDs), {len(window_candidates)} ledger entries with an attempt cut off in the "
+        f"window; NotificationSent: {len(notification_ids)} distinct, "
+        f"{sum(notification_ids.values()) - len(notification_ids)} republished; unconfirmed window: {window}; "
+        f"{elapsed:.0f} s in all"
+    )
 
     assert len(kills) == KILLS
     assert not missing, f"{len(missing)} mails never arrived"
     assert not unexpected
     for message_id, n in repeated.items():
         assert window_candidates.get(message_id, 0) >= n - 1, (
-            f"{message_id} arrived {n} times without an attempt cut off in the documented window")
+            f"{message_id} arrived {n} times without an attempt cut off in the documented window"
+        )
     assert len(notification_ids) == len(expected), "a NotificationSent for every mail sent"
     assert all(e["attempts"] >= 1 for e in entries)

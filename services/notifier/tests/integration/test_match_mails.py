@@ -26,8 +26,9 @@ async def test_one_match_with_three_hosts_sends_exactly_four_mails_to_the_right_
     async with world.running():
         await world.publish(match, traceparent=trace)
         await world.wait_for_mails(4)
-        sent = await read_topic(world.infrastructure.kafka_bootstrap, world.notification_sent_topic,
-                                until=lambda records: len(records) >= 4)
+        sent = await read_topic(
+            world.infrastructure.kafka_bootstrap, world.notification_sent_topic, until=lambda records: len(records) >= 4
+        )
         mails = await world.mails()
 
     assert len(mails) == 4, "exactly one mail per recipient"
@@ -45,10 +46,12 @@ async def test_one_match_with_three_hosts_sends_exactly_four_mails_to_the_right_
         assert f"https://exchange.example/catalogue/hosts/{host.id}" in text
         assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in body["HTML"]
     assert "Germany" in text and "Italy" in text and "Lithuania" in text
-    first = text[positions[0]:positions[1]]
-    assert first.index("What they can teach is close to what you want to learn. (70% of the fit)") < first.index(
-        "They work in the industrial ecosystems you work in. (24% of the fit)") < first.index(
-        "They are in a country you would like to visit. (6% of the fit)"), "the explanation, highest first"
+    first = text[positions[0] : positions[1]]
+    assert (
+        first.index("What they can teach is close to what you want to learn. (70% of the fit)")
+        < first.index("They work in the industrial ecosystems you work in. (24% of the fit)")
+        < first.index("They are in a country you would like to visit. (6% of the fit)")
+    ), "the explanation, highest first"
     assert check_html(body["HTML"]) == []
 
     for rank, host in enumerate(hosts, start=1):
@@ -70,7 +73,8 @@ async def test_one_match_with_three_hosts_sends_exactly_four_mails_to_the_right_
 
     events = [parse_event(r.topic, r.value, r.headers, key=r.key) for r in sent]
     assert sorted((e.recipient_kind, str(e.recipient_id)) for e in events) == sorted(
-        [("visitor", str(visitor.id))] + [("host", str(h.id)) for h in hosts])
+        [("visitor", str(visitor.id))] + [("host", str(h.id)) for h in hosts]
+    )
     assert {e.match_run_id for e in events} == {match.match_run_id}
     assert {e.kind for e in events} == {NotificationKind.MATCH_PROPOSAL_VISITOR, NotificationKind.MATCH_PROPOSAL_HOST}
     assert all(r.key == str(e.recipient_id).encode() for r, e in zip(sent, events, strict=True))
@@ -98,7 +102,9 @@ async def test_markup_or_script_in_organisation_names_and_texts_arrives_escaped(
         body = await world.mailpit.message(mail["ID"])
         html = body["HTML"]
         assert "<script" not in html and "<img" not in html and "<b>Sofia" not in html
-        assert "&lt;script&gt;alert(&#34;cx&#34;)&lt;/script&gt; &amp; &lt;img src=x onerror=&#34;steal()&#34;&gt;" in html
+        assert (
+            "&lt;script&gt;alert(&#34;cx&#34;)&lt;/script&gt; &amp; &lt;img src=x onerror=&#34;steal()&#34;&gt;" in html
+        )
         assert hostile in body["Text"], "plain text keeps the name as typed"
         assert check_html(html) == []
     subjects = {m["Subject"] for m in mails}
@@ -126,9 +132,12 @@ async def test_a_withdrawn_or_erased_organisation_gets_no_mail_and_the_ledger_sa
     mails = await world.mails()
 
     assert world.received(mails, [visitor, staying, withdrawn, gone_visitor, told_nothing]) == {
-        visitor.id: 1, staying.id: 1}
-    visitor_text = (await world.mailpit.message(next(
-        m["ID"] for m in mails if world.addresses_of(m) == [visitor.contact.email])))["Text"]
+        visitor.id: 1,
+        staying.id: 1,
+    }
+    visitor_text = (
+        await world.mailpit.message(next(m["ID"] for m in mails if world.addresses_of(m) == [visitor.contact.email]))
+    )["Text"]
     assert staying.organisation.name in visitor_text
     assert withdrawn.organisation.name not in visitor_text, "a withdrawn host is not proposed"
     assert "1 host proposed" in next(m["Subject"] for m in mails if world.addresses_of(m) == [visitor.contact.email])

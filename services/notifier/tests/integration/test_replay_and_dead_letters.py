@@ -71,8 +71,11 @@ async def test_replaying_the_whole_match_found_topic_from_the_beginning_sends_no
     await _rewind_to_the_beginning(bootstrap, group, world.match_found_topic)
     assert await _lag(bootstrap, group, world.match_found_topic) == 3, "the replay starts from the first record"
     async with world.running():
-        await wait_until(lambda: _zero(_lag(bootstrap, group, world.match_found_topic)), timeout=40,
-                         message="the replay consumed every record")
+        await wait_until(
+            lambda: _zero(_lag(bootstrap, group, world.match_found_topic)),
+            timeout=40,
+            message="the replay consumed every record",
+        )
         after = await world.mails()
 
     assert len(before) == 12
@@ -95,15 +98,17 @@ async def test_a_malformed_event_goes_to_the_dead_letter_topic_and_the_next_one_
 
     async with world.running():
         await world.publish_raw(b'{"match_run_id": ', key=key)  # not JSON
-        await world.publish_raw(json.dumps(broken).encode(), key=key,
-                                headers=headers_as_text(event_headers(good)))
+        await world.publish_raw(json.dumps(broken).encode(), key=key, headers=headers_as_text(event_headers(good)))
         await world.publish(good)
         mails = await world.wait_for_mails(2)
-        dead = await read_topic(world.infrastructure.kafka_bootstrap, world.match_found_topic + ".dlq",
-                                until=lambda records: len(records) >= 2)
+        dead = await read_topic(
+            world.infrastructure.kafka_bootstrap,
+            world.match_found_topic + ".dlq",
+            until=lambda records: len(records) >= 2,
+        )
 
     assert world.received(mails, [visitor, host]) == {visitor.id: 1, host.id: 1}
-    assert [r.value for r in dead][0] == b'{"match_run_id": ', "copied byte for byte"
+    assert dead[0].value == b'{"match_run_id": ', "copied byte for byte"
     for record in dead:
         headers = headers_of(record)
         assert headers[DLQ_ERROR_TYPE] == "cx_contracts.errors.ContractError"
@@ -122,11 +127,19 @@ async def test_a_relay_down_past_the_attempts_dead_letters_the_record_with_the_r
     match = examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts])
     await smtp_proxy.close()
 
-    async with world.running(smtp_port=smtp_proxy.port, consumer_max_attempts=3, consumer_backoff_initial_s=0.05,
-                             resume_after_s=1.0, resume_interval_s=0.5):
+    async with world.running(
+        smtp_port=smtp_proxy.port,
+        consumer_max_attempts=3,
+        consumer_backoff_initial_s=0.05,
+        resume_after_s=1.0,
+        resume_interval_s=0.5,
+    ):
         await world.publish(match)
-        dead = await read_topic(world.infrastructure.kafka_bootstrap, world.match_found_topic + ".dlq",
-                                until=lambda records: len(records) >= 1)
+        dead = await read_topic(
+            world.infrastructure.kafka_bootstrap,
+            world.match_found_topic + ".dlq",
+            until=lambda records: len(records) >= 1,
+        )
         planned = await world.entries()
         await smtp_proxy.open()
         mails = await world.wait_for_mails(3)

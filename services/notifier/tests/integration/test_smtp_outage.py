@@ -25,9 +25,7 @@ async def _records_in(bootstrap: str, topic: str, partitions: int = 3) -> int:
         await consumer.stop()
 
 
-async def test_smtp_unreachable_for_30_seconds_every_mail_is_sent_after_it_returns_and_none_twice(
-    world, smtp_proxy
-):
+async def test_smtp_unreachable_for_30_seconds_every_mail_is_sent_after_it_returns_and_none_twice(world, smtp_proxy):
     visitors = [world.organisation("visitor", index=i) for i in range(2)]
     hosts = [world.organisation("host", index=i) for i in range(3)]
     runs = [examples.match_found(application_id=v.id, host_ids=[h.id for h in hosts]) for v in visitors]
@@ -48,8 +46,9 @@ async def test_smtp_unreachable_for_30_seconds_every_mail_is_sent_after_it_retur
             assert await world.mails() == [], "nothing can arrive while the relay is down"
             return time.monotonic() - down_since >= OUTAGE_S
 
-        await wait_until(outage_over_and_nothing_arrived, timeout=OUTAGE_S + 10, interval=1.0,
-                         message="the end of the 30 s outage")
+        await wait_until(
+            outage_over_and_nothing_arrived, timeout=OUTAGE_S + 10, interval=1.0, message="the end of the 30 s outage"
+        )
         entries_during = await world.entries()
         await smtp_proxy.open()
         reopened = time.monotonic()
@@ -65,11 +64,16 @@ async def test_smtp_unreachable_for_30_seconds_every_mail_is_sent_after_it_retur
 
     assert len(mails) == 8
     assert len({m["MessageID"] for m in mails}) == 8, "none twice"
-    assert world.received(mails, [*visitors, *hosts]) == {visitors[0].id: 1, visitors[1].id: 1,
-                                                          **{h.id: 2 for h in hosts}}
+    assert world.received(mails, [*visitors, *hosts]) == {
+        visitors[0].id: 1,
+        visitors[1].id: 1,
+        **{h.id: 2 for h in hosts},
+    }
     refused = max(e.get("failed_attempts", 0) for e in entries_during)
     assert refused >= 5, f"the consumer kept retrying through the outage ({refused} refused attempts)"
     assert all(e["attempts"] == e["failed_attempts"] + 1 for e in entries), "each mail sent by exactly one attempt"
     assert await _records_in(world.infrastructure.kafka_bootstrap, world.match_found_topic + ".dlq") == 0
-    print(f"\nSMTP outage {OUTAGE_S:.0f} s: {refused} refused attempts on the first mail; all 8 mails "
-          f"in Mailpit {recovered_in:.1f} s after the relay came back")
+    print(
+        f"\nSMTP outage {OUTAGE_S:.0f} s: {refused} refused attempts on the first mail; all 8 mails "
+        f"in Mailpit {recovered_in:.1f} s after the relay came back"
+    )

@@ -12,19 +12,21 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from cx_notifier.adapters.smtp import (
-    DeliveryUncertain,
-    RecipientRefused,
-    RelayUnavailable,
-    SmtpRelay,
-)
+from cx_notifier.adapters.smtp import DeliveryUncertain, RelayUnavailable, SmtpRelay
 from cx_notifier.domain.proposals import OutgoingMail
+from cx_notifier.handlers.interfaces import RecipientRefused
 
 pytestmark = pytest.mark.integration
 
-MAIL = OutgoingMail(message_id="<run.recipient@cx.example>", to_name="Ana Lima", to_address="ana.lima@org.example",
-                    subject="s", text="t\n", html="<!DOCTYPE html><html><head><title>t</title></head><body></body></html>",
-                    language="en")
+MAIL = OutgoingMail(
+    message_id="<run.recipient@cx.example>",
+    to_name="Ana Lima",
+    to_address="ana.lima@org.example",
+    subject="s",
+    text="t\n",
+    html="<!DOCTYPE html><html><head><title>t</title></head><body></body></html>",
+    language="en",
+)
 
 
 @pytest.fixture
@@ -46,8 +48,15 @@ async def scripted_relay() -> AsyncIterator[Callable[..., asyncio.Server]]:
                         in_data = False
                     continue
                 verb = line[:4].upper()
-                answer = {b"EHLO": "250 scripted", b"HELO": "250 scripted", b"MAIL": "250 OK", b"RCPT": rcpt,
-                          b"DATA": "354 go ahead", b"QUIT": "221 bye", b"RSET": "250 OK"}.get(verb, "502 no")
+                answer = {
+                    b"EHLO": "250 scripted",
+                    b"HELO": "250 scripted",
+                    b"MAIL": "250 OK",
+                    b"RCPT": rcpt,
+                    b"DATA": "354 go ahead",
+                    b"QUIT": "221 bye",
+                    b"RSET": "250 OK",
+                }.get(verb, "502 no")
                 in_data = verb == b"DATA"
                 writer.write(answer.encode() + b"\r\n")
                 await writer.drain()

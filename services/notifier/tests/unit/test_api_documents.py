@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from cx_kit.api_documents import stale_documents
+
 from cx_notifier import api_documents
 
 pytestmark = pytest.mark.unit

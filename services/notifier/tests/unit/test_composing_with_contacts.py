@@ -8,11 +8,12 @@ import pytest
 
 from cx_contracts import examples
 from cx_contracts.api import ContactCard
+
 from cx_notifier.adapters.templates import MailTemplates
 from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.ledger import plan_run
 from cx_notifier.domain.proposals import Links, OutgoingMail
-from cx_notifier.service import Notifier
+from cx_notifier.handlers.composing import MailComposer
 
 pytestmark = pytest.mark.unit
 
@@ -35,19 +36,29 @@ class FakeContacts:
         return self.cards.get(("visitor", application_id))
 
 
-def _notifier(contacts: FakeContacts) -> Notifier:
-    return Notifier(ledger=None, contacts=contacts, relay=None, templates=MailTemplates(),  # type: ignore[arg-type]
-                    cap=RecipientCap(20, 86400), links=Links("https://exchange.example"), mail_domain="cx.example")
+def _composer(contacts: FakeContacts) -> MailComposer:
+    # No ledger: only digests read one (their members).
+    return MailComposer(
+        contacts=contacts,
+        templates=MailTemplates(),
+        ledger=None,  # type: ignore[arg-type]
+        cap=RecipientCap(20, 86400),
+        links=Links("https://exchange.example"),
+    )
 
 
 async def test_each_recipient_gets_its_mail_at_its_own_address_with_the_entrys_message_id(make_card) -> None:
     visitor = make_card("visitor", languages=("bg", "en"))
     hosts = [make_card("host", index=i) for i in range(3)]
-    entries = plan_run(examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts]),
-                       period=1, domain="cx.example", now=NOW)
-    notifier = _notifier(FakeContacts(visitor, *hosts))
+    entries = plan_run(
+        examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts]),
+        period=1,
+        domain="cx.example",
+        now=NOW,
+    )
+    composer = _composer(FakeContacts(visitor, *hosts))
 
-    mails = [await notifier.compose(entry) for entry in entries]
+    mails = [await composer.compose(entry) for entry in entries]
 
     assert all(isinstance(m, OutgoingMail) for m in mails)
     assert [m.to_address for m in mails] == [visitor.contact.email] + [h.contact.email for h in hosts]
@@ -58,12 +69,16 @@ async def test_each_recipient_gets_its_mail_at_its_own_address_with_the_entrys_m
 async def test_a_host_gone_from_the_catalogue_is_left_out_of_the_visitors_mail_and_gets_none(make_card) -> None:
     visitor = make_card("visitor")
     kept, gone = make_card("host", index=0), make_card("host", index=1)
-    entries = plan_run(examples.match_found(application_id=visitor.id, host_ids=[kept.id, gone.id]),
-                       period=1, domain="cx.example", now=NOW)
-    notifier = _notifier(FakeContacts(visitor, kept))
+    entries = plan_run(
+        examples.match_found(application_id=visitor.id, host_ids=[kept.id, gone.id]),
+        period=1,
+        domain="cx.example",
+        now=NOW,
+    )
+    composer = _composer(FakeContacts(visitor, kept))
 
-    visitor_mail = await notifier.compose(entries[0])
-    gone_mail = await notifier.compose(entries[2])
+    visitor_mail = await composer.compose(entries[0])
+    gone_mail = await composer.compose(entries[2])
 
     assert isinstance(visitor_mail, OutgoingMail)
     assert kept.organisation.name in visitor_mail.text
@@ -74,14 +89,14 @@ async def test_a_host_gone_from_the_catalogue_is_left_out_of_the_visitors_mail_a
 async def test_a_withdrawn_visitor_gets_no_mail_and_its_hosts_are_not_told_about_it(make_card) -> None:
     host = make_card("host")
     entries = plan_run(examples.match_found(host_ids=[host.id]), period=1, domain="cx.example", now=NOW)
-    notifier = _notifier(FakeContacts(host))
+    composer = _composer(FakeContacts(host))
 
-    assert await notifier.compose(entries[0]) == "the visitor is unknown, withdrawn or erased"
-    assert await notifier.compose(entries[1]) == "the visitor is unknown, withdrawn or erased"
+    assert await composer.compose(entries[0]) == "the visitor is unknown, withdrawn or erased"
+    assert await composer.compose(entries[1]) == "the visitor is unknown, withdrawn or erased"
 
 
 async def test_a_visitor_whose_hosts_are_all_gone_gets_no_empty_mail(make_card) -> None:
     visitor = make_card("visitor")
     entries = plan_run(examples.match_found(application_id=visitor.id), period=1, domain="cx.example", now=NOW)
 
-    assert await _notifier(FakeContacts(visitor)).compose(entries[0]) == "no proposed host is left in the catalogue"
+    assert await _composer(FakeContacts(visitor)).compose(entries[0]) == "no proposed host is left in the catalogue"

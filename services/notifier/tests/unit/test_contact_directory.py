@@ -12,8 +12,13 @@ pytestmark = pytest.mark.unit
 
 
 def _directory(handler) -> HttpContactDirectory:
-    return HttpContactDirectory(catalogue_url="http://catalogue.test/", applications_url="http://applications.test",
-                                token=SecretStr("s3cret-token"), timeout_s=1, transport=httpx.MockTransport(handler))
+    return HttpContactDirectory(
+        catalogue_url="http://catalogue.test/",
+        applications_url="http://applications.test",
+        token=SecretStr("s3cret-token"),
+        timeout_s=1,
+        transport=httpx.MockTransport(handler),
+    )
 
 
 async def test_a_card_is_read_from_the_owning_service_with_the_service_token(make_card) -> None:
@@ -65,6 +70,7 @@ async def test_a_card_for_someone_else_or_an_invalid_card_is_never_used(make_car
     with pytest.raises(ContactsUnavailable, match="another host card"):
         await _directory(lambda request: httpx.Response(200, content=other.model_dump_json())).host("not-that-one")
     with pytest.raises(ContactsUnavailable, match="invalid") as caught:
-        await _directory(lambda request: httpx.Response(200, json={"id": "x", "contact": {"email": "a@b.example"}})
-                         ).host("x")
+        await _directory(
+            lambda request: httpx.Response(200, json={"id": "x", "contact": {"email": "a@b.example"}})
+        ).host("x")
     assert "a@b.example" not in str(caught.value), "no personal data in errors"

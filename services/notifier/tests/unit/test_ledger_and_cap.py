@@ -9,15 +9,18 @@ import pytest
 
 from cx_contracts import examples
 from cx_contracts.events import NotificationKind
+
 from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.language import choose_language
 from cx_notifier.domain.ledger import (
-    LedgerEntry,
     MailStatus,
+    digest_groups,
     digest_id,
+    members_status,
     message_id,
     notification_event_id,
     notification_id,
+    plan_digest,
     plan_run,
     proposal_id,
 )
@@ -33,7 +36,8 @@ def test_a_run_plans_the_visitors_mail_first_then_one_per_host_in_rank_order() -
     entries = plan_run(match, period=7, domain="cx.example", now=NOW)
 
     assert [e.kind for e in entries] == [NotificationKind.MATCH_PROPOSAL_VISITOR] + [
-        NotificationKind.MATCH_PROPOSAL_HOST] * 3
+        NotificationKind.MATCH_PROPOSAL_HOST
+    ] * 3
     assert entries[0].recipient_id == str(match.application_id)
     assert entries[0].matches == list(match.matches), "the visitor's mail lists every proposed host"
     assert [e.recipient_id for e in entries[1:]] == [str(m.host_id) for m in match.matches]
@@ -74,25 +78,46 @@ def test_a_digest_has_its_own_id_per_recipient_and_period() -> None:
     assert message_id(digest_id(recipient, 5), "cx.example") == f"<digest.{recipient}.5@cx.example>"
 
 
-def test_an_entry_survives_its_round_trip_through_the_store_document() -> None:
-    entry = plan_run(examples.match_found(), period=3, domain="cx.example", now=NOW)[0]
+def test_deferred_proposals_make_one_digest_per_recipient_and_period_listing_them_in_order() -> None:
+    host = uuid4()
+    runs = [plan_run(examples.match_found(host_ids=[host]), period=p, domain="cx.example", now=NOW) for p in (4, 4, 5)]
+    deferred = [entries[1].deferred() for entries in runs]
 
-    document = entry.to_document()
+    groups = digest_groups(deferred)
+    digest = plan_digest(("host", str(host), 4), groups[("host", str(host), 4)], domain="cx.example", now=NOW)
 
-    assert document["_id"] == entry.id and "id" not in document
-    assert LedgerEntry.from_document({**document, "outbox": [], "outbox_lease": None}) == entry
+    assert list(groups) == [("host", str(host), 4), ("host", str(host), 5)]
+    assert digest.id == digest_id(host, 4) and digest.kind is NotificationKind.DIGEST
+    assert digest.status is MailStatus.PENDING and digest.period == 4
+    assert digest.members == [deferred[0].id, deferred[1].id]
+    assert digest.message_id == f"<digest.{host}.4@cx.example>"
+    assert {d.status for d in deferred} == {MailStatus.DEFERRED} and deferred[0].reason == "over the cap"
+
+
+def test_the_members_of_a_sent_digest_become_digested_and_of_any_other_finished_one_skipped() -> None:
+    digest = plan_digest(("visitor", str(uuid4()), 1), [], domain="cx.example", now=NOW)
+
+    assert members_status(digest.model_copy(update={"status": MailStatus.SENT})) is MailStatus.DIGESTED
+    assert members_status(digest.model_copy(update={"status": MailStatus.SKIPPED})) is MailStatus.SKIPPED
+    assert members_status(digest.model_copy(update={"status": MailStatus.REJECTED})) is MailStatus.SKIPPED
 
 
 @pytest.mark.parametrize(
     ("attempts", "failed", "status", "unconfirmed"),
-    [(1, 0, MailStatus.SENT, 0), (3, 2, MailStatus.SENT, 0), (2, 0, MailStatus.SENT, 1),
-     (2, 1, MailStatus.PENDING, 1), (0, 0, MailStatus.PENDING, 0)],
+    [
+        (1, 0, MailStatus.SENT, 0),
+        (3, 2, MailStatus.SENT, 0),
+        (2, 0, MailStatus.SENT, 1),
+        (2, 1, MailStatus.PENDING, 1),
+        (0, 0, MailStatus.PENDING, 0),
+    ],
 )
 def test_only_attempts_that_neither_failed_nor_were_recorded_as_sent_can_have_repeated_a_mail(
     attempts: int, failed: int, status: MailStatus, unconfirmed: int
 ) -> None:
     entry = plan_run(examples.match_found(), period=3, domain="cx.example", now=NOW)[0].model_copy(
-        update={"attempts": attempts, "failed_attempts": failed, "status": status})
+        update={"attempts": attempts, "failed_attempts": failed, "status": status}
+    )
 
     assert entry.unconfirmed_attempts() == unconfirmed
 

@@ -11,6 +11,7 @@ import pytest
 from aiosmtplib.email import flatten_message
 
 from cx_contracts import examples
+
 from cx_notifier.adapters.smtp import build_message
 from cx_notifier.adapters.templates import TEMPLATES_DIR, MailTemplates
 from cx_notifier.domain.explanation import Reason, reasons
@@ -37,8 +38,10 @@ def _run(make_card, *, visitor_name: str | None = None, host_names: tuple[str, .
     return match, visitor, hosts, entries
 
 
-def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogue_link(templates, make_card, check_html):
-    match, visitor, hosts, entries = _run(make_card)
+def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogue_link(
+    templates, make_card, check_html
+):
+    _, visitor, hosts, entries = _run(make_card)
     view = visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS)
 
     mail = templates.visitor_proposal(view, "en")
@@ -62,7 +65,7 @@ def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogu
 def test_the_host_mail_names_the_visitor_organisation_and_why_the_host_fits_but_no_contact_person(
     templates, make_card, check_html
 ):
-    match, visitor, hosts, entries = _run(make_card)
+    _, visitor, hosts, entries = _run(make_card)
     view = host_proposal(entries[2], hosts[1], visitor, LINKS)
 
     mail = templates.host_proposal(view, "en")
@@ -78,14 +81,15 @@ def test_the_host_mail_names_the_visitor_organisation_and_why_the_host_fits_but_
 
 
 def test_markup_from_names_arrives_escaped_in_html_and_verbatim_in_text(templates, make_card, check_html):
-    match, visitor, hosts, entries = _run(make_card, visitor_name=HOSTILE, host_names=(HOSTILE + " Host",))
+    _, visitor, hosts, entries = _run(make_card, visitor_name=HOSTILE, host_names=(HOSTILE + " Host",))
 
     visitor_mail = templates.visitor_proposal(
-        visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS), "en")
+        visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS), "en"
+    )
     host_mail = templates.host_proposal(host_proposal(entries[1], hosts[0], visitor, LINKS), "en")
 
     for mail in (visitor_mail, host_mail):
-        assert "<script" not in mail.html and "<b " not in mail.html and "onclick=\"" not in mail.html
+        assert "<script" not in mail.html and "<b " not in mail.html and 'onclick="' not in mail.html
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b onclick=&#34;steal()&#34;&gt;" in mail.html
         assert HOSTILE in mail.text, "plain text shows the name as it was typed"
         assert check_html(mail.html) == []
@@ -94,7 +98,8 @@ def test_markup_from_names_arrives_escaped_in_html_and_verbatim_in_text(template
 
 def test_a_criterion_the_templates_do_not_know_still_gets_a_sentence(templates) -> None:
     assert templates.reason_text(Reason("shared_language", 10), "visitor", "en") == (
-        "The criterion \u201cshared language\u201d adds to the fit.")
+        "The criterion \u201cshared language\u201d adds to the fit."
+    )
 
 
 def test_the_digest_lists_every_held_back_proposal_in_one_mail(templates, make_card, check_html) -> None:
@@ -104,9 +109,16 @@ def test_the_digest_lists_every_held_back_proposal_in_one_mail(templates, make_c
     for visitor in visitors:
         match = examples.match_found(application_id=visitor.id, host_ids=[host.id])
         views.append(host_proposal(plan_run(match, period=1, domain="d.example", now=NOW)[1], host, visitor, LINKS))
-    digest = Digest(contact_name=host.contact.name, recipient_kind="host", organisation=host.organisation,
-                    visitor_proposals=(), host_proposals=tuple(views), cap=20,
-                    period_start=datetime(2027, 3, 1, tzinfo=UTC), period_end=datetime(2027, 3, 2, tzinfo=UTC))
+    digest = Digest(
+        contact_name=host.contact.name,
+        recipient_kind="host",
+        organisation=host.organisation,
+        visitor_proposals=(),
+        host_proposals=tuple(views),
+        cap=20,
+        period_start=datetime(2027, 3, 1, tzinfo=UTC),
+        period_end=datetime(2027, 3, 2, tzinfo=UTC),
+    )
 
     mail = templates.digest(digest, "en")
 
@@ -122,7 +134,7 @@ def test_a_language_is_added_by_adding_a_folder_and_chosen_by_name(tmp_path: Pat
     shutil.copytree(TEMPLATES_DIR / "en", tmp_path / "de")
     (tmp_path / "de" / "host-proposal.subject.txt").write_text("{{ visitor.name }} wird Sie kontaktieren\n")
     templates = MailTemplates(tmp_path)
-    match, visitor, hosts, entries = _run(make_card)
+    _, visitor, hosts, entries = _run(make_card)
     view = host_proposal(entries[1], hosts[0], visitor, LINKS)
 
     assert templates.languages == {"en", "de"}
@@ -146,9 +158,15 @@ def test_templates_without_english_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_message_has_a_text_part_and_an_html_alternative_and_its_deterministic_message_id(check_html) -> None:
-    mail = OutgoingMail(message_id="<run.recipient@cx.example>", to_name="Zoë Ünal", to_address="zoe@org.example",
-                        subject="2 hosts proposed for Ärzte & Co", text="Grüße\n", language="en",
-                        html="<!DOCTYPE html><html><head><title>t</title></head><body><p>Grüße</p></body></html>\n")
+    mail = OutgoingMail(
+        message_id="<run.recipient@cx.example>",
+        to_name="Zoë Ünal",
+        to_address="zoe@org.example",
+        subject="2 hosts proposed for Ärzte & Co",
+        text="Grüße\n",
+        language="en",
+        html="<!DOCTYPE html><html><head><title>t</title></head><body><p>Grüße</p></body></html>\n",
+    )
 
     raw = flatten_message(build_message(mail, sender="ClusterXchange <n@cx.example>", date=NOW))
     parsed = message_from_bytes(raw, policy=policy.default)
@@ -179,9 +197,16 @@ def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make
         match = examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts])
         entry = plan_run(match, period=1, domain="d.example", now=NOW)[0]
         runs.append((visitor_proposal(entry, visitor, {str(h.id): h for h in hosts}, LINKS), hosts))
-    digest = Digest(contact_name=visitor.contact.name, recipient_kind="visitor", organisation=visitor.organisation,
-                    visitor_proposals=tuple(view for view, _ in runs), host_proposals=(), cap=20,
-                    period_start=datetime(2027, 3, 1, tzinfo=UTC), period_end=datetime(2027, 3, 2, tzinfo=UTC))
+    digest = Digest(
+        contact_name=visitor.contact.name,
+        recipient_kind="visitor",
+        organisation=visitor.organisation,
+        visitor_proposals=tuple(view for view, _ in runs),
+        host_proposals=(),
+        cap=20,
+        period_start=datetime(2027, 3, 1, tzinfo=UTC),
+        period_end=datetime(2027, 3, 2, tzinfo=UTC),
+    )
 
     mail = templates.digest(digest, "en")
 

@@ -37,8 +37,9 @@ def test_starttls_and_implicit_tls_exclude_each_other() -> None:
 def test_production_refuses_smtp_credentials_in_clear_text() -> None:
     with pytest.raises(ValidationError, match="clear text"):
         Settings(internal_token=SECRET, environment="production", smtp_username="relay", smtp_password="pw")
-    assert Settings(internal_token=SECRET, environment="production", smtp_username="relay", smtp_password="pw",
-                    smtp_starttls=True).smtp_starttls
+    assert Settings(
+        internal_token=SECRET, environment="production", smtp_username="relay", smtp_password="pw", smtp_starttls=True
+    ).smtp_starttls
 
 
 def test_empty_credentials_mean_no_authentication() -> None:
@@ -82,4 +83,5 @@ def test_settings_come_from_cx_notifier_variables(monkeypatch: pytest.MonkeyPatc
 
 def test_consumer_groups_live_in_the_topic_namespace() -> None:
     assert _settings(topic_namespace="staging.").consumer_group("cx-notifier.match-found") == (
-        "staging.cx-notifier.match-found")
+        "staging.cx-notifier.match-found"
+    )

@@ -14,16 +14,33 @@ class NotifierMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.mails = Counter(
-            "cx_notifier_mails", "Ledger entries finished, by kind and outcome.", ["kind", "outcome"],
+            "cx_notifier_mails",
+            "Ledger entries finished, by kind and outcome.",
+            ["kind", "outcome"],
             registry=registry,
         )
         self.delivery_failures = Counter(
-            "cx_notifier_delivery_failures", "SMTP attempts that did not end with the relay's 250.",
-            ["uncertain"], registry=registry,
+            "cx_notifier_delivery_failures",
+            "SMTP attempts that did not end with the relay's 250.",
+            ["uncertain"],
+            registry=registry,
         )
         self.unconfirmed_seconds = Histogram(
             "cx_notifier_unconfirmed_send_seconds",
             "Time from the relay accepting a mail (250) to the ledger recording it as sent: a crash inside this "
             "window sends the mail again on resume.",
-            buckets=WINDOW_BUCKETS, registry=registry,
+            buckets=WINDOW_BUCKETS,
+            registry=registry,
         )
+
+    def finished(self, kind: str, outcome: str) -> None:
+        """A ledger entry of `kind` ended: sent, skipped or rejected."""
+        self.mails.labels(kind, outcome).inc()
+
+    def delivery_failed(self, *, uncertain: bool) -> None:
+        """An SMTP attempt ended without the relay's 250; `uncertain` when the data may have gone through."""
+        self.delivery_failures.labels(str(uncertain).lower()).inc()
+
+    def unconfirmed(self, seconds: float) -> None:
+        """How long a mail the relay accepted waited for the ledger to record it."""
+        self.unconfirmed_seconds.observe(seconds)
