@@ -29,7 +29,8 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from cx_contracts.events import NotificationKind, NotificationSent, child_traceparent
+from cx_contracts.events import NotificationKind, NotificationSent
+from cx_contracts.traceparent import child_traceparent
 from cx_kit.outbox import OUTBOX_FIELD, outbox_entry
 
 from cx_notifier.domain.ledger import FINAL_STATUSES, LedgerEntry, MailStatus

@@ -8,8 +8,9 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as RecordMessage
 from faststream.kafka.message import KafkaMessage
 
+from cx_contracts.codec import parse_event, read_event_headers
 from cx_contracts.errors import ContractError
-from cx_contracts.events import MatchFound, NotificationSent, parse_event, read_event_headers
+from cx_contracts.events import MatchFound, NotificationSent
 from cx_contracts.topics import MATCH_FOUND, NOTIFICATION_SENT, ConsumerGroups
 
 from cx_notifier.handlers.mails import Notifier

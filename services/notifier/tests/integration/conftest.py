@@ -26,7 +26,8 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Header, Response
 
 from cx_contracts.api import ContactCard
-from cx_contracts.events import MatchFound, event_headers, event_value, headers_as_text
+from cx_contracts.codec import event_headers, event_value, headers_as_text
+from cx_contracts.events import MatchFound
 from cx_contracts.topics import EVENT_TOPICS, MATCH_FOUND, NOTIFICATION_SENT, TopicSpec
 from cx_kit.kafka import ensure_topics, make_broker
 from cx_kit.testing import Infrastructure, unique, wait_until

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.events import NotificationKind, parse_event
+from cx_contracts.codec import parse_event
+from cx_contracts.events import NotificationKind
 from cx_contracts.scalars import utc_now
 from cx_kit.testing import read_topic, wait_until
 

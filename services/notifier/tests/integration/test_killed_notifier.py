@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.events import parse_event
+from cx_contracts.codec import parse_event
 from cx_kit.testing import read_topic, wait_until
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from cx_contracts import examples
-from cx_contracts.events import NotificationKind, parse_event, read_event_headers
+from cx_contracts.codec import parse_event, read_event_headers
+from cx_contracts.events import NotificationKind
 from cx_contracts.traceparent import new_traceparent, trace_id_of
 from cx_kit.testing import read_topic, wait_until
 

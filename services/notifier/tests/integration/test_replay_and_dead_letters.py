@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import OffsetAndMetadata
 
 from cx_contracts import examples
-from cx_contracts.events import event_headers, headers_as_text
+from cx_contracts.codec import event_headers, headers_as_text
 from cx_contracts.topics import ConsumerGroups
 from cx_kit.kafka import DLQ_ATTEMPTS, DLQ_ERROR_MESSAGE, DLQ_ERROR_TYPE, DLQ_SOURCE_TOPIC
 from cx_kit.testing import headers_of, read_topic, wait_until
