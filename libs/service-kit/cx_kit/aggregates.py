@@ -11,7 +11,8 @@ organisation's credential), `organisation`, `contact` (personal data), `answers`
 - the outcome says what happened: `Written` (with the new state), `NotFound`, or `StaleRevision`.
 
 What the events are is the service's business: it passes an `AggregateEvents` that builds them from the
-stored state. The repository never decides ownership from input: every owner operation takes `owner`.
+stored state (`StateEvents`, for the contract's events that carry the organisation and the full answers).
+The repository never decides ownership from input: every owner operation takes `owner`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
-from cx_contracts.events import Event, Withdrawal
+from cx_contracts.events import Event, Withdrawal, WithdrawalReason
 
 from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, outbox_entry, with_outbox
 
@@ -125,6 +126,38 @@ class AggregateEvents(Protocol):
     def withdrawn(self, record: AggregateRecord) -> Withdrawal:
         """The tombstone descriptor announcing that `record` (as withdrawn) left the topic."""
         ...
+
+
+@dataclass(frozen=True)
+class StateEvents:
+    """Events that carry a record's state: `submitted` after every change (organisation and full answers, never
+    the contact), and the `withdrawn` tombstone; both name the record by the id field their contract declares."""
+
+    submitted_type: type[Event]
+    withdrawn_type: type[Withdrawal]
+
+    def submitted(self, record: AggregateRecord) -> Event:
+        """The event announcing `record` as it now is."""
+        return self.submitted_type.model_validate(
+            {
+                self.submitted_type.KEY_FIELD: record.id,
+                "revision": record.revision,
+                "occurred_at": record.updated_at,
+                "organisation": record.organisation,
+                "answers": record.answers,
+            }
+        )
+
+    def withdrawn(self, record: AggregateRecord) -> Withdrawal:
+        """The tombstone descriptor announcing that `record` was withdrawn by its owner."""
+        return self.withdrawn_type.model_validate(
+            {
+                self.withdrawn_type.KEY_FIELD: record.id,
+                "revision": record.revision,
+                "occurred_at": record.updated_at,
+                "reason": WithdrawalReason.WITHDRAWN,
+            }
+        )
 
 
 class OwnedAggregates:

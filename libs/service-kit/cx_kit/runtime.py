@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from cx_kit.logs import configure_logging
 from cx_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+Settings = TypeVar("Settings", bound=ServiceSettings)
 
 
 class BackgroundWorker(Protocol):
@@ -58,6 +61,13 @@ def lifespan_for(
 def serve(app: Any, settings: ServiceSettings) -> None:
     """Run the HTTP app (and with it the broker and workers) until SIGINT/SIGTERM."""
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+
+
+def run_service(create_app: Callable[[Settings], Any], settings_type: type[Settings]) -> None:
+    """`python -m cx_<service>`: read the settings from the environment, log as they say, serve until stopped."""
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    serve(create_app(settings), settings)
 
 
 class ServiceParts:
@@ -127,4 +137,5 @@ class ServiceParts:
         )
         for router in routers:
             app.include_router(router)
+        app.state.broker = self.broker  # what the AsyncAPI document is generated from
         return app
