@@ -25,7 +25,6 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel
 
 from cx_contracts.api import ContactCard
-
 from cx_kit.aggregate_http import (
     CREATE_PROBLEMS,
     PRIVATE,

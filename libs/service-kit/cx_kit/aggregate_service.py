@@ -14,7 +14,6 @@ from fastapi import APIRouter, FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.events import Event
-
 from cx_kit.aggregate_http import install_handlers
 from cx_kit.aggregate_routes import OwnedAggregateRoutes, contacts_router, owned_aggregate_router
 from cx_kit.aggregates import OwnedAggregates, prepare_store

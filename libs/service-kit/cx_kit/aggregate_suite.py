@@ -17,13 +17,11 @@ from uuid import UUID
 
 import httpx
 import pytest
-from aiokafka import ConsumerRecord
 from pydantic import BaseModel, SecretStr
 
+import cx_kit.mongo
 from cx_contracts.events import Event, Withdrawal, parse_event
 from cx_contracts.questionnaire import Organisation
-
-import cx_kit.mongo
 from cx_kit.mongo import connect_mongo
 from cx_kit.service_testing import (
     HOSTILE_AUTHORIZATION,
@@ -270,7 +268,9 @@ class OwnedAggregateSuite:
             assert (await client.get(path)).status_code == 404
         internal = await client.get(f"{self.contacts_path}/{record_id}", headers=bearer(SERVICE_TEST_TOKEN))
         assert internal.status_code == 404, "the notifier writes to no one about a withdrawn record"
-        again = await client.put(path, json={"answers": self.payload(2)["answers"]}, headers={**owner, "If-Match": '"2"'})
+        again = await client.put(
+            path, json={"answers": self.payload(2)["answers"]}, headers={**owner, "If-Match": '"2"'}
+        )
         assert again.status_code == 404
         stored = await service.app.state.repository.collection.find_one({"_id": record_id})
         assert stored["contact"] is None, "a withdrawn record's personal data is not kept"
@@ -286,7 +286,9 @@ class OwnedAggregateSuite:
         assert body["answers"] == self.payload(2)["answers"]
         assert body[self.id_field] == created[self.id_field]
 
-    async def test_the_notifier_reads_a_contact_card_with_the_internal_token_only(self, service: RunningService) -> None:
+    async def test_the_notifier_reads_a_contact_card_with_the_internal_token_only(
+        self, service: RunningService
+    ) -> None:
         client = service.client
         created = await self.create(client, 3)
         path = f"{self.contacts_path}/{created[self.id_field]}"
@@ -326,7 +328,9 @@ class OwnedAggregateSuite:
         created = await self.create(client, 0)
         record_id, owner = created[self.id_field], bearer(created["owner_token"])
         path = self.record_path(record_id)
-        first = await client.put(path, json={"answers": self.payload(1)["answers"]}, headers={**owner, "If-Match": '"1"'})
+        first = await client.put(
+            path, json={"answers": self.payload(1)["answers"]}, headers={**owner, "If-Match": '"1"'}
+        )
         assert first.status_code == 200
         topic = service.settings.topic(self.topic)
         await read_topic(infrastructure.kafka_bootstrap, topic, until=lambda r: len(r) >= 2)
@@ -357,8 +361,9 @@ class OwnedAggregateSuite:
         for record_id in (mine[self.id_field], UNKNOWN):
             path = self.record_path(record_id)
             responses = [
-                await client.put(path, json={"answers": self.payload(1)["answers"]},
-                                 headers={**intruder, "If-Match": '"1"'}),
+                await client.put(
+                    path, json={"answers": self.payload(1)["answers"]}, headers={**intruder, "If-Match": '"1"'}
+                ),
                 await client.delete(path, headers={**intruder, "If-Match": '"1"'}),
                 *[await client.get(path + suffix, headers=intruder) for suffix in self.owner_reads],
             ]
@@ -424,7 +429,7 @@ class OwnedAggregateSuite:
             await app.state.relay.stop()  # the process is as good as dead between the write and the publish
             created = await self.create(client, 0)
             record_id = created[self.id_field]
-            [queued] = (await app.state.repository.collection.find_one({"_id": record_id}))["outbox"]
+            [queued] = await _outbox_of(app.state.repository.collection, record_id)
         topic = settings.topic(self.topic)
         assert await topic_record_count(infrastructure.kafka_bootstrap, topic) == 0, "not published before the restart"
 
@@ -470,7 +475,7 @@ class OwnedAggregateSuite:
 
         async def outbox_empty() -> bool:
             document = await stored.find_one({"_id": record_id})
-            return bool(document) and document["outbox"] == []
+            return document is not None and document["outbox"] == []
 
         # The topic does not exist yet (and the broker creates none by itself), so the relay cannot publish:
         # the process is caught between the MongoDB write and the publish when it is killed.
@@ -484,7 +489,7 @@ class OwnedAggregateSuite:
             record_id = created[self.id_field]
             await wait_until(claimed_by_the_relay, message="the relay trying to publish")
             first.kill()
-            [queued] = (await stored.find_one({"_id": record_id}))["outbox"]
+            [queued] = await _outbox_of(stored, record_id)
 
             topic = namespace + self.topic
             await ensure_namespaced_topics(infrastructure.kafka_bootstrap, namespace, [self.topic])
@@ -544,7 +549,9 @@ class OwnedAggregateSuite:
         stored = await repository.collection.find_one({"_id": shared.record_id})
         assert stored["revision"] == 1 and stored["answers"] == self.payload(0)["answers"], "the record is untouched"
 
-    async def test_a_broken_record_is_refused_naming_the_field(self, shared: SharedRecord, broken: HostileInput) -> None:
+    async def test_a_broken_record_is_refused_naming_the_field(
+        self, shared: SharedRecord, broken: HostileInput
+    ) -> None:
         body = mutated(self.payload(0), broken.path, broken.value)
         problem_of(await shared.service.client.post(self.path, json=body), 422, broken.field)
         await self.nothing_changed(shared)
@@ -586,7 +593,9 @@ class OwnedAggregateSuite:
 
     @pytest.mark.parametrize("if_match", HOSTILE_IF_MATCH)
     @pytest.mark.parametrize("method", ["PUT", "DELETE"])
-    async def test_a_malformed_if_match_is_refused_naming_it(self, shared: SharedRecord, method: str, if_match: str) -> None:
+    async def test_a_malformed_if_match_is_refused_naming_it(
+        self, shared: SharedRecord, method: str, if_match: str
+    ) -> None:
         headers = {**bearer(shared.owner_token), "If-Match": if_match}
         problem_of(await self._write(shared, method, headers), 422, "If-Match")
         await self.nothing_changed(shared)
@@ -620,7 +629,9 @@ class OwnedAggregateSuite:
 
     @pytest.mark.parametrize("oversized", ["keywords", "free-text"])
     async def test_an_oversized_body_is_413_and_stores_nothing(self, shared: SharedRecord, oversized: str) -> None:
-        answers = {"keywords": ["k" * 40] * 10_000} if oversized == "keywords" else {self.free_text_field: "g" * 300_000}
+        answers = (
+            {"keywords": ["k" * 40] * 10_000} if oversized == "keywords" else {self.free_text_field: "g" * 300_000}
+        )
         response = await shared.service.client.post(self.path, json=self.payload(0, answers=answers))
         problem_of(response, 413, None)
         await self.nothing_changed(shared)
@@ -640,6 +651,13 @@ class OwnedAggregateSuite:
         return await shared.service.client.delete(path, headers=headers)
 
 
-def _applied_once(records: Sequence[ConsumerRecord]) -> list[str]:
+async def _outbox_of(collection: Any, record_id: str) -> list[dict[str, Any]]:
+    document = await collection.find_one({"_id": record_id})
+    assert document is not None, f"{record_id} is stored"
+    entries: list[dict[str, Any]] = document["outbox"]
+    return entries
+
+
+def _applied_once(records: Sequence[Any]) -> list[str]:
     # A consumer applies each event once, by its event_id: what it applies of these records.
     return list(dict.fromkeys(headers_of(record)["event_id"] for record in records))

@@ -29,7 +29,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
 from cx_contracts.events import Event, Withdrawal, WithdrawalReason
-
 from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, outbox_entry, with_outbox
 
 logger = logging.getLogger(__name__)
@@ -72,8 +71,19 @@ class AggregateRecord:
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> AggregateRecord:
         """Read a stored document (outbox and lease are the relay's, not the record's)."""
-        known = {"_id", "owner", "organisation", "contact", "answers", "revision", "status", "created_at",
-                 "updated_at", OUTBOX_FIELD, LEASE_FIELD}
+        known = {
+            "_id",
+            "owner",
+            "organisation",
+            "contact",
+            "answers",
+            "revision",
+            "status",
+            "created_at",
+            "updated_at",
+            OUTBOX_FIELD,
+            LEASE_FIELD,
+        }
         return cls(
             id=document["_id"],
             owner=document["owner"],
@@ -213,8 +223,9 @@ class OwnedAggregates:
         )
         derived = self._derived(record)
         record = replace(record, extra=derived)
-        entry = outbox_entry(self._events.submitted(record), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        entry = outbox_entry(
+            self._events.submitted(record), topic_namespace=self._topic_namespace, traceparent=traceparent
+        )
         document = {
             "_id": record.id,
             "owner": owner,
@@ -273,8 +284,9 @@ class OwnedAggregates:
         )
         derived = self._derived(changed)
         changed = replace(changed, extra={**current.extra, **derived})
-        entry = outbox_entry(self._events.submitted(changed), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        entry = outbox_entry(
+            self._events.submitted(changed), topic_namespace=self._topic_namespace, traceparent=traceparent
+        )
         update = {
             "$set": {
                 "answers": changed.answers,
@@ -297,10 +309,12 @@ class OwnedAggregates:
             return NotFound()
         if current.revision != expected_revision:
             return StaleRevision(expected_revision, current.revision)
-        withdrawn = replace(current, status=WITHDRAWN, contact=None, revision=current.revision + 1,
-                            updated_at=stored_now())
-        entry = outbox_entry(self._events.withdrawn(withdrawn), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        withdrawn = replace(
+            current, status=WITHDRAWN, contact=None, revision=current.revision + 1, updated_at=stored_now()
+        )
+        entry = outbox_entry(
+            self._events.withdrawn(withdrawn), topic_namespace=self._topic_namespace, traceparent=traceparent
+        )
         update = {
             "$set": {"status": WITHDRAWN, "contact": None, "updated_at": withdrawn.updated_at},
             "$inc": {"revision": 1},

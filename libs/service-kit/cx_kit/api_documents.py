@@ -98,8 +98,9 @@ class ServiceDocuments(Generic[Settings]):
         app = self.create_app(settings)
         return {
             self.openapi: openapi_text(app),
-            self.asyncapi: asyncapi_text(app.state.broker, title=self.title, version=self.version,
-                                         description=self.description),
+            self.asyncapi: asyncapi_text(
+                app.state.broker, title=self.title, version=self.version, description=self.description
+            ),
         }
 
     def main(self, argv: Sequence[str] | None = None) -> int:

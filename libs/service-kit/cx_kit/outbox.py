@@ -47,7 +47,9 @@ class OutboxEntry(BaseModel):
         return self.model_dump(mode="python")
 
 
-def outbox_entry(event: Event | Withdrawal, *, topic_namespace: str = "", traceparent: str | None = None) -> OutboxEntry:
+def outbox_entry(
+    event: Event | Withdrawal, *, topic_namespace: str = "", traceparent: str | None = None
+) -> OutboxEntry:
     """The outbox entry that publishes `event` (or its tombstone) on its contract topic."""
     value = event_value(event)
     return OutboxEntry(

@@ -90,12 +90,14 @@ class ServiceParts:
         self.broker = make_broker(
             settings.kafka_bootstrap_servers,
             client_id=settings.service_name,
-            retry=RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_initial_s,
-                              settings.consumer_backoff_max_s),
+            retry=RetryPolicy(
+                settings.consumer_max_attempts, settings.consumer_backoff_initial_s, settings.consumer_backoff_max_s
+            ),
             middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=settings.service_name)],
         )
-        self.mongo = connect_mongo(settings.mongo_url.get_secret_value(), settings.service_name,
-                                   settings.mongo_max_pool_size)
+        self.mongo = connect_mongo(
+            settings.mongo_url.get_secret_value(), settings.service_name, settings.mongo_max_pool_size
+        )
         self.database = self.mongo[settings.mongo_database]
 
     def readiness(self) -> dict[str, Any]:

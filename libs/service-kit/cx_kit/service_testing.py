@@ -23,7 +23,6 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from cx_contracts.topics import EVENT_TOPICS, TopicSpec
-
 from cx_kit.aggregates import ACTIVE, AggregateRecord
 from cx_kit.api_documents import ServiceDocuments, stale_documents
 from cx_kit.kafka import ensure_topics
@@ -53,8 +52,9 @@ async def ensure_namespaced_topics(bootstrap: str, namespace: str, names: Iterab
     wanted: list[TopicSpec] = []
     for name in names:
         spec = specs[name]
-        namespaced = TopicSpec(namespace + spec.name, key=spec.key, config=dict(spec.config),
-                               partitions=spec.partitions)
+        namespaced = TopicSpec(
+            namespace + spec.name, key=spec.key, config=dict(spec.config), partitions=spec.partitions
+        )
         wanted += [namespaced, namespaced.dead_letter]
     await ensure_topics(bootstrap, wanted)
     return [spec.name for spec in wanted]
@@ -211,7 +211,7 @@ class ServiceProcess:
 
     def start(self) -> None:
         """Start the process (append its output to `log_path`)."""
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
         )
@@ -327,8 +327,9 @@ def organisation_and_contact_inputs() -> list[HostileInput]:
         HostileInput("website-javascript", "organisation.website", "javascript:alert(1)", "organisation.website"),
         HostileInput("website-ip-address", "organisation.website", "http://127.0.0.1/admin", "organisation.website"),
         HostileInput("website-ftp", "organisation.website", "ftp://files.example.eu/", "organisation.website"),
-        HostileInput("website-credentials", "organisation.website", "https://u:p@x.example.eu/",
-                     "organisation.website"),
+        HostileInput(
+            "website-credentials", "organisation.website", "https://u:p@x.example.eu/", "organisation.website"
+        ),
         HostileInput("organisation-unknown-field", "organisation.status", "approved", "organisation.status"),
         HostileInput("organisation-list", "organisation", [], "organisation"),
         HostileInput("contact-email-invalid", "contact.email", "not-an-email", "contact.email"),
@@ -354,8 +355,9 @@ def shared_answer_inputs() -> list[HostileInput]:
     """Broken answer fields both questionnaires share."""
     return [
         HostileInput("ecosystems-empty", "answers.ecosystems", [], "answers.ecosystems"),
-        HostileInput("ecosystems-four", "answers.ecosystems", ["digital", "health", "retail", "tourism"],
-                     "answers.ecosystems"),
+        HostileInput(
+            "ecosystems-four", "answers.ecosystems", ["digital", "health", "retail", "tourism"], "answers.ecosystems"
+        ),
         HostileInput("ecosystems-unknown", "answers.ecosystems", ["space"], "answers.ecosystems[0]"),
         HostileInput("ecosystems-repeated", "answers.ecosystems", ["digital", "digital"], "answers.ecosystems"),
         HostileInput("ecosystems-string", "answers.ecosystems", "digital", "answers.ecosystems"),
@@ -382,8 +384,15 @@ HOSTILE_IF_MATCH = ["abc", "*", 'W/"1"', "1", '"1", "2"', '"0"', '"-1"', '"' + "
 HOSTILE_AUTHORIZATION = ["Bearer", "Bearer x", "Basic dXNlcjpwYXNz", 'Bearer {"$gt":""}', "Bearer " + "x" * 42]
 # Path ids that are not UUIDs (percent-encoded where needed; no slash, which would change the route): each is
 # a 422 naming the id.
-HOSTILE_IDS = ["not-a-uuid", "%7B%22%24gt%22%3A%22%22%7D", "%3Cscript%3Ealert(1)%3C%5Cscript%3E", "12345",
-               "%00", "0" * 300, "00000000-0000-0000-0000-00000000000g"]
+HOSTILE_IDS = [
+    "not-a-uuid",
+    "%7B%22%24gt%22%3A%22%22%7D",
+    "%3Cscript%3Ealert(1)%3C%5Cscript%3E",
+    "12345",
+    "%00",
+    "0" * 300,
+    "00000000-0000-0000-0000-00000000000g",
+]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,7 +1,7 @@
-"""The applications service's published interface: docs/openapi/applications.json (HTTP), docs/asyncapi/applications.yaml (events).
+"""The applications service's published interface: docs/openapi/applications.json, docs/asyncapi/applications.yaml.
 
-    uv run --no-sync python -m cx_applications.api_documents --write   regenerate after changing routes or events
-    uv run --no-sync python -m cx_applications.api_documents --check   exit 1 when a committed document is stale
+uv run --no-sync python -m cx_applications.api_documents --write   regenerate after changing routes or events
+uv run --no-sync python -m cx_applications.api_documents --check   exit 1 when a committed document is stale
 """
 
 from __future__ import annotations

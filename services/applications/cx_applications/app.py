@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cx_contracts.events import MatchFound, VisitorAnswersSubmitted
-
 from cx_kit.aggregate_service import OwnedAggregateService
 
 from cx_applications import __version__

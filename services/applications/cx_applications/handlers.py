@@ -6,7 +6,6 @@ import logging
 from typing import Protocol
 
 from cx_contracts.events import MatchFound
-
 from cx_kit.aggregates import AggregateRecord
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
-"""The catalogue service's published interface: docs/openapi/catalogue.json (HTTP), docs/asyncapi/catalogue.yaml (events).
+"""The catalogue service's published interface: docs/openapi/catalogue.json, docs/asyncapi/catalogue.yaml.
 
-    uv run --no-sync python -m cx_catalogue.api_documents --write   regenerate after changing routes or events
-    uv run --no-sync python -m cx_catalogue.api_documents --check   exit 1 when a committed document is stale
+uv run --no-sync python -m cx_catalogue.api_documents --write   regenerate after changing routes or events
+uv run --no-sync python -m cx_catalogue.api_documents --check   exit 1 when a committed document is stale
 """
 
 from __future__ import annotations

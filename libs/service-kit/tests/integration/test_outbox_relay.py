@@ -81,7 +81,7 @@ async def test_a_relay_killed_between_publish_and_clear_publishes_again_and_the_
         """Stands for the process dying: nothing after the publish runs."""
 
     class RelayThatDiesAfterPublishing(OutboxRelay):
-        async def _clear(self, collection, document_id, event_id):  # noqa: ANN001
+        async def _clear(self, collection, document_id, event_id):
             raise Killed
 
     async with producer_broker:

@@ -30,7 +30,8 @@ def test_lines_below_the_configured_level_are_dropped_even_from_a_logger_set_low
     broker_logger.warning("a record was dead-lettered")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(line["level"], line["message"], line["service"]) for line in lines] == [
-        ("WARNING", "a record was dead-lettered", "cx-test")]
+        ("WARNING", "a record was dead-lettered", "cx-test")
+    ]
 
 
 def test_info_lines_are_written_when_info_is_configured(capsys, restore_logging) -> None:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.events import VisitorAnswersSubmitted, VisitorAnswersWithdrawn
-
 from cx_kit.aggregates import OwnedAggregates, StateEvents
 
 APPLICATIONS = "applications"
@@ -18,7 +17,9 @@ APPLICATION_EVENTS = StateEvents(VisitorAnswersSubmitted, VisitorAnswersWithdraw
 class ApplicationRepository(OwnedAggregates):
     """Applications: owned, revised, withdrawn with their events (see cx_kit.aggregates)."""
 
-    def __init__(self, database: AsyncDatabase, *, topic_namespace: str = "",
-                 after_write: Callable[[], None] | None = None) -> None:
-        super().__init__(database[APPLICATIONS], APPLICATION_EVENTS, topic_namespace=topic_namespace,
-                         after_write=after_write)
+    def __init__(
+        self, database: AsyncDatabase, *, topic_namespace: str = "", after_write: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(
+            database[APPLICATIONS], APPLICATION_EVENTS, topic_namespace=topic_namespace, after_write=after_write
+        )

@@ -25,8 +25,12 @@ def latest_matches_document(event: MatchFound) -> dict[str, Any]:
         "model_version": event.model_version,
         "computed_at": event.occurred_at,
         "matches": [
-            {"host_id": str(match.host_id), "rank": match.rank, "score": match.score,
-             "explanation": dict(match.explanation)}
+            {
+                "host_id": str(match.host_id),
+                "rank": match.rank,
+                "score": match.score,
+                "explanation": dict(match.explanation),
+            }
             for match in event.matches
         ],
     }

@@ -12,9 +12,8 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response
 
 from cx_contracts.api import ApplicationCreate, ApplicationCreated, ApplicationPublic, ApplicationUpdate
-
 from cx_kit.aggregate_http import PRIVATE, READ_PROBLEMS, not_found
-from cx_kit.aggregate_routes import ContactLookup, Operation, Owner, OwnedAggregateRoutes
+from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRoutes, Owner
 from cx_kit.aggregates import OwnedAggregates
 
 from cx_applications.adapters.matches import LatestMatchesRepository

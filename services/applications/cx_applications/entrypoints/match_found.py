@@ -9,7 +9,6 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from cx_contracts.errors import ContractError
 from cx_contracts.events import MatchFound
 from cx_contracts.topics import MATCH_FOUND, ConsumerGroups
-
 from cx_kit.settings import ServiceSettings
 
 

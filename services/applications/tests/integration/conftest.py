@@ -10,7 +10,6 @@ from faststream.kafka import KafkaBroker
 
 from cx_contracts.examples import application_payload
 from cx_contracts.topics import MATCH_FOUND, VISITOR_ANSWERS
-
 from cx_kit.kafka import make_broker
 from cx_kit.service_testing import QUICK_DEAD_LETTERS, RunningService, own_service
 from cx_kit.testing import Infrastructure, unique

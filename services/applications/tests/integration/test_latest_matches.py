@@ -11,7 +11,6 @@ import pytest
 from cx_contracts.events import event_headers, event_key, event_value, headers_as_text
 from cx_contracts.examples import application_payload, match_found
 from cx_contracts.topics import MATCH_FOUND
-
 from cx_kit.kafka import DLQ_ERROR_TYPE
 from cx_kit.service_testing import bearer, topic_record_count
 from cx_kit.testing import headers_of, read_topic, wait_until
@@ -20,13 +19,19 @@ pytestmark = pytest.mark.integration
 
 
 async def _publish(broker, service, event, *, partition: int | None = None, key: bytes | None = None) -> None:
-    await broker.publish(event_value(event), topic=service.settings.topic(MATCH_FOUND), key=key or event_key(event),
-                         headers=headers_as_text(event_headers(event)), partition=partition)
+    await broker.publish(
+        event_value(event),
+        topic=service.settings.topic(MATCH_FOUND),
+        key=key or event_key(event),
+        headers=headers_as_text(event_headers(event)),
+        partition=partition,
+    )
 
 
 async def _matches(service, created) -> dict:
-    response = await service.client.get(f"/api/applications/{created['application_id']}/matches",
-                                        headers=bearer(created["owner_token"]))
+    response = await service.client.get(
+        f"/api/applications/{created['application_id']}/matches", headers=bearer(created["owner_token"])
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -40,8 +45,14 @@ async def test_the_owner_sees_pending_then_the_latest_run_with_ranks_scores_and_
 ):
     created = await submit(0)
     assert (await _matches(applications, created)) == {
-        "application_id": created["application_id"], "status": "pending", "match_run_id": None, "trigger": None,
-        "application_revision": None, "model_version": None, "computed_at": None, "matches": [],
+        "application_id": created["application_id"],
+        "status": "pending",
+        "match_run_id": None,
+        "trigger": None,
+        "application_revision": None,
+        "model_version": None,
+        "computed_at": None,
+        "matches": [],
     }
     run = match_found(application_id=UUID(created["application_id"]))
     await _publish(match_publisher, applications, run)
@@ -52,8 +63,7 @@ async def test_the_owner_sees_pending_then_the_latest_run_with_ranks_scores_and_
     assert shown["application_revision"] == 1 and shown["model_version"] == run.model_version
     assert shown["computed_at"].startswith(run.occurred_at.strftime("%Y-%m-%dT%H:%M:%S"))
     assert shown["matches"] == [
-        {"host_id": str(m.host_id), "rank": m.rank, "score": m.score, "explanation": m.explanation}
-        for m in run.matches
+        {"host_id": str(m.host_id), "rank": m.rank, "score": m.score, "explanation": m.explanation} for m in run.matches
     ]
 
 
@@ -66,8 +76,10 @@ async def test_another_organisation_cannot_read_an_applications_matches(applicat
 
     path = f"/api/applications/{mine['application_id']}"
     intruder = bearer(theirs["owner_token"])
-    for response in (await applications.client.get(path, headers=intruder),
-                     await applications.client.get(f"{path}/matches", headers=intruder)):
+    for response in (
+        await applications.client.get(path, headers=intruder),
+        await applications.client.get(f"{path}/matches", headers=intruder),
+    ):
         assert response.status_code == 404
         assert "contact" not in response.text and application_payload(0)["contact"]["name"] not in response.text
         assert str(run.match_run_id) not in response.text
@@ -90,8 +102,11 @@ async def test_an_older_run_arriving_late_and_a_repeated_run_change_nothing(appl
     # is not its application's: once it is on the dead-letter topic, the two runs before it were handled.
     marker = match_found(application_id=uuid4())
     await _publish(match_publisher, applications, marker, key=event_key(newer))
-    await read_topic(applications.settings.kafka_bootstrap_servers, applications.settings.topic(MATCH_FOUND) + ".dlq",
-                     until=lambda r: len(r) >= 1)
+    await read_topic(
+        applications.settings.kafka_bootstrap_servers,
+        applications.settings.topic(MATCH_FOUND) + ".dlq",
+        until=lambda r: len(r) >= 1,
+    )
 
     assert await applications.app.state.matches.latest(str(application_id)) == stored
     assert (await _matches(applications, created))["match_run_id"] == str(newer.match_run_id)
@@ -118,13 +133,18 @@ async def test_a_record_that_breaks_the_contract_is_dead_lettered_and_the_next_r
 ):
     created = await submit(0)
     topic = applications.settings.topic(MATCH_FOUND)
-    await match_publisher.publish(b'{"event_type": "match-found", "matches": "many"}', topic=topic,
-                                  key=created["application_id"].encode(), partition=1)
+    await match_publisher.publish(
+        b'{"event_type": "match-found", "matches": "many"}',
+        topic=topic,
+        key=created["application_id"].encode(),
+        partition=1,
+    )
     good = match_found(application_id=UUID(created["application_id"]))
     await _publish(match_publisher, applications, good, partition=1)
     await wait_until(lambda: _shows_run(applications, created, good.match_run_id), message="the good run")
 
-    [dead] = await read_topic(applications.settings.kafka_bootstrap_servers, topic + ".dlq",
-                              until=lambda r: len(r) >= 1)
+    [dead] = await read_topic(
+        applications.settings.kafka_bootstrap_servers, topic + ".dlq", until=lambda r: len(r) >= 1
+    )
     assert dead.value == b'{"event_type": "match-found", "matches": "many"}'
     assert "ValidationError" in headers_of(dead)[DLQ_ERROR_TYPE]

@@ -11,7 +11,6 @@ from cx_contracts.events import VisitorAnswersSubmitted, VisitorAnswersWithdrawn
 from cx_contracts.examples import application_payload
 from cx_contracts.questionnaire import VisitorAnswers
 from cx_contracts.topics import MATCH_FOUND
-
 from cx_kit.aggregate_suite import OwnedAggregateSuite
 from cx_kit.service_testing import INJECTION, QUICK_DEAD_LETTERS, REMOVE, HostileInput
 
@@ -29,22 +28,42 @@ VISITOR_ANSWER_INPUTS = [
     HostileInput("goals-missing", "answers.goals", REMOVE, "answers.goals"),
     HostileInput("preferred-uk-code", "answers.preferred_countries", ["UK"], "answers.preferred_countries[0]"),
     HostileInput("preferred-lower-case", "answers.preferred_countries", ["de"], "answers.preferred_countries[0]"),
-    HostileInput("preferred-too-many", "answers.preferred_countries",
-                 ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE"], "answers.preferred_countries"),
+    HostileInput(
+        "preferred-too-many",
+        "answers.preferred_countries",
+        ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE"],
+        "answers.preferred_countries",
+    ),
     HostileInput("preferred-repeated", "answers.preferred_countries", ["DE", "DE"], "answers.preferred_countries"),
     HostileInput("excluded-also-preferred", "answers.excluded_countries", ["DE"], "answers.excluded_countries"),
     HostileInput("excluded-injection", "answers.excluded_countries", [INJECTION], "answers.excluded_countries[0]"),
     HostileInput("days-too-few", "answers.days", 2, "answers.days"),
     HostileInput("days-too-many", "answers.days", 23, "answers.days"),
     HostileInput("days-string", "answers.days", "5", "answers.days"),
-    HostileInput("travel-window-reversed", "answers.travel_window",
-                 {"start": "2027-05-28", "end": "2027-03-15"}, "answers.travel_window"),
-    HostileInput("travel-window-shorter-than-days", "answers.travel_window",
-                 {"start": "2027-03-15", "end": "2027-03-16"}, "answers.travel_window"),
-    HostileInput("travel-window-unknown-field", "answers.travel_window",
-                 {"start": "2027-03-15", "end": "2027-05-28", "flexible": True}, "answers.travel_window.flexible"),
-    HostileInput("travel-window-not-a-date", "answers.travel_window",
-                 {"start": "next spring", "end": "2027-05-28"}, "answers.travel_window.start"),
+    HostileInput(
+        "travel-window-reversed",
+        "answers.travel_window",
+        {"start": "2027-05-28", "end": "2027-03-15"},
+        "answers.travel_window",
+    ),
+    HostileInput(
+        "travel-window-shorter-than-days",
+        "answers.travel_window",
+        {"start": "2027-03-15", "end": "2027-03-16"},
+        "answers.travel_window",
+    ),
+    HostileInput(
+        "travel-window-unknown-field",
+        "answers.travel_window",
+        {"start": "2027-03-15", "end": "2027-05-28", "flexible": True},
+        "answers.travel_window.flexible",
+    ),
+    HostileInput(
+        "travel-window-not-a-date",
+        "answers.travel_window",
+        {"start": "next spring", "end": "2027-05-28"},
+        "answers.travel_window.start",
+    ),
     HostileInput("participants-zero", "answers.participants", 0, "answers.participants"),
     HostileInput("participants-eleven", "answers.participants", 11, "answers.participants"),
     HostileInput("participants-fraction", "answers.participants", 1.5, "answers.participants"),

@@ -23,6 +23,10 @@ class TestApplicationsDocuments(InterfaceDocumentsSuite):
         assert actions == {"send", "receive"}
         assert {"VisitorAnswersSubmitted", "MatchFound"} <= set(asyncapi["components"]["schemas"])
         openapi = DOCUMENTS.openapi.read_text()
-        for path in ("/api/applications", "/api/applications/{application_id}",
-                     "/api/applications/{application_id}/matches", "/internal/contacts/applications/{application_id}"):
+        for path in (
+            "/api/applications",
+            "/api/applications/{application_id}",
+            "/api/applications/{application_id}/matches",
+            "/internal/contacts/applications/{application_id}",
+        ):
             assert f'"{path}"' in openapi

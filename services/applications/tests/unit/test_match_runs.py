@@ -8,7 +8,6 @@ import pytest
 
 from cx_contracts.events import MatchFound
 from cx_contracts.examples import application_payload, match_found
-
 from cx_kit.aggregates import AggregateRecord
 from cx_kit.service_testing import stored_record
 

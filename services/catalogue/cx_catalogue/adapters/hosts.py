@@ -10,7 +10,6 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.events import HostAnswersSubmitted, HostAnswersWithdrawn
-
 from cx_kit.aggregates import ACTIVE, AggregateRecord, OwnedAggregates, StateEvents
 
 from cx_catalogue.domain.catalogue_query import CatalogueQuery
@@ -55,10 +54,16 @@ def catalogue_filter(query: CatalogueQuery) -> dict[str, Any]:
 class HostRepository(OwnedAggregates):
     """Catalogue entries: owned, revised, withdrawn with their events (see cx_kit.aggregates), and listed."""
 
-    def __init__(self, database: AsyncDatabase, *, topic_namespace: str = "",
-                 after_write: Callable[[], None] | None = None) -> None:
-        super().__init__(database[HOSTS], HOST_EVENTS, topic_namespace=topic_namespace, after_write=after_write,
-                         derived=_search_fields)
+    def __init__(
+        self, database: AsyncDatabase, *, topic_namespace: str = "", after_write: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(
+            database[HOSTS],
+            HOST_EVENTS,
+            topic_namespace=topic_namespace,
+            after_write=after_write,
+            derived=_search_fields,
+        )
 
     async def catalogue_page(self, query: CatalogueQuery) -> CataloguePage:
         """The active entries matching `query`, oldest first (so pages stay put as hosts join)."""

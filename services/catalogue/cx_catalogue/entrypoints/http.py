@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cx_contracts.api import HostEntryCreate, HostEntryCreated, HostEntryPublic, HostEntryUpdate
-
 from cx_kit.aggregate_http import READ_PROBLEMS
 from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRoutes
 

@@ -9,7 +9,6 @@ import pytest
 
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-
 from cx_kit.service_testing import RunningService, own_service
 from cx_kit.testing import Infrastructure
 

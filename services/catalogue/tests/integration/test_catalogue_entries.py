@@ -10,7 +10,6 @@ import pytest
 from cx_contracts.events import HostAnswersSubmitted, HostAnswersWithdrawn
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.questionnaire import HostAnswers
-
 from cx_kit.aggregate_suite import OwnedAggregateSuite, SharedRecord, problem_of
 from cx_kit.service_testing import INJECTION, SCRIPT, HostileInput, RunningService, bearer
 
@@ -26,16 +25,36 @@ HOST_ANSWER_INPUTS = [
     HostileInput("expertise-nul", "answers.expertise", "A" * 60 + "\x00", "answers.expertise"),
     HostileInput("expertise-number", "answers.expertise", 42, "answers.expertise"),
     HostileInput("expertise-injection", "answers.expertise", INJECTION, "answers.expertise"),
-    HostileInput("availability-reversed", "answers.availability",
-                 [{"start": "2027-06-30", "end": "2027-03-01"}], "answers.availability[0]"),
-    HostileInput("availability-impossible-date", "answers.availability",
-                 [{"start": "2027-02-30", "end": "2027-03-30"}], "answers.availability[0].start"),
-    HostileInput("availability-too-short", "answers.availability",
-                 [{"start": "2027-03-06", "end": "2027-03-08"}], "answers.availability"),
-    HostileInput("availability-last-century", "answers.availability",
-                 [{"start": "1999-03-01", "end": "1999-04-01"}], "answers.availability[0].start"),
-    HostileInput("availability-unknown-field", "answers.availability",
-                 [{"start": "2027-03-01", "end": "2027-04-01", "note": "x"}], "answers.availability[0].note"),
+    HostileInput(
+        "availability-reversed",
+        "answers.availability",
+        [{"start": "2027-06-30", "end": "2027-03-01"}],
+        "answers.availability[0]",
+    ),
+    HostileInput(
+        "availability-impossible-date",
+        "answers.availability",
+        [{"start": "2027-02-30", "end": "2027-03-30"}],
+        "answers.availability[0].start",
+    ),
+    HostileInput(
+        "availability-too-short",
+        "answers.availability",
+        [{"start": "2027-03-06", "end": "2027-03-08"}],
+        "answers.availability",
+    ),
+    HostileInput(
+        "availability-last-century",
+        "answers.availability",
+        [{"start": "1999-03-01", "end": "1999-04-01"}],
+        "answers.availability[0].start",
+    ),
+    HostileInput(
+        "availability-unknown-field",
+        "answers.availability",
+        [{"start": "2027-03-01", "end": "2027-04-01", "note": "x"}],
+        "answers.availability[0].note",
+    ),
     HostileInput("max-days-too-few", "answers.max_days", 2, "answers.max_days"),
     HostileInput("max-days-too-many", "answers.max_days", 23, "answers.max_days"),
     HostileInput("max-days-string", "answers.max_days", "10", "answers.max_days"),

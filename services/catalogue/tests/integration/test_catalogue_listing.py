@@ -6,7 +6,6 @@ import pytest
 
 from cx_contracts.examples import HOST_EXAMPLES, host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-
 from cx_kit.service_testing import bearer, personal_data_in
 from cx_kit.testing import read_topic
 
@@ -51,8 +50,9 @@ async def seeded(catalogue, publish) -> dict[str, int]:
     for index in range(len(HOST_EXAMPLES)):
         ids[(await publish(index))["host_id"]] = index
     gone = await publish(0, organisation={"name": "Withdrawn Cluster"})
-    withdrawal = await catalogue.client.delete(f"/api/catalogue/hosts/{gone['host_id']}",
-                                        headers={**bearer(gone["owner_token"]), "If-Match": '"1"'})
+    withdrawal = await catalogue.client.delete(
+        f"/api/catalogue/hosts/{gone['host_id']}", headers={**bearer(gone["owner_token"]), "If-Match": '"1"'}
+    )
     assert withdrawal.status_code == 204
     return ids
 
@@ -75,8 +75,9 @@ async def test_each_filter_returns_exactly_the_expected_hosts_and_no_contact(cat
         assert found == expected, f"{params}: got {sorted(found)}, expected {sorted(expected)}"
         assert body["total"] == len(expected)
         assert _leaks(response.text) == [], params
-        assert all(set(item) == {"host_id", "revision", "organisation", "answers", "updated_at"}
-                   for item in body["items"])
+        assert all(
+            set(item) == {"host_id", "revision", "organisation", "answers", "updated_at"} for item in body["items"]
+        )
 
 
 async def test_pages_hold_page_size_entries_add_up_to_the_total_and_stay_in_order(catalogue, seeded):
@@ -97,8 +98,9 @@ async def test_contact_data_appears_in_no_public_view_and_no_event(infrastructur
     for host_id in seeded:
         public = await catalogue.client.get(f"/api/catalogue/hosts/{host_id}")
         assert public.status_code == 200 and _leaks(public.text) == []
-    records = await read_topic(infrastructure.kafka_bootstrap, catalogue.settings.topic(HOST_ANSWERS),
-                               until=lambda r: len(r) >= 7)
+    records = await read_topic(
+        infrastructure.kafka_bootstrap, catalogue.settings.topic(HOST_ANSWERS), until=lambda r: len(r) >= 7
+    )
     assert len(records) == 7, "six entries published, one withdrawn"
     for contact in [*_contacts(), host_entry_payload(0)["contact"]]:
         assert personal_data_in(records, contact) == []
