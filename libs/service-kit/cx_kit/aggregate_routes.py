@@ -104,15 +104,7 @@ class OwnedAggregateRoutes:
 
     def public_view(self, record: AggregateRecord) -> BaseModel:
         """The record as anyone may read it: organisation and answers, never the contact."""
-        return self.public.model_validate(
-            {
-                self.id_field: record.id,
-                "revision": record.revision,
-                "organisation": record.organisation,
-                "answers": record.answers,
-                "updated_at": record.updated_at,
-            }
-        )
+        return self.public.model_validate({**record.state(self.id_field), "updated_at": record.updated_at})
 
     def owned_view(self, record: AggregateRecord) -> BaseModel:
         """The record as its owner reads it: the public view, the contact person and when it was created."""
@@ -125,6 +117,31 @@ def _taking(endpoint: Endpoint, **models: type[BaseModel]) -> Endpoint:
     # FastAPI validates a body against the model its parameter is annotated with; the models are the aggregate's.
     endpoint.__annotations__.update(models)
     return endpoint
+
+
+def _route(
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Any],
+    method: str,
+    operation: Operation,
+    status: int,
+    problems: dict[int | str, dict[str, Any]],
+    response_model: Any = None,
+    *,
+    location: bool = False,
+) -> None:
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=[method],
+        status_code=status,
+        response_model=response_model,
+        name=operation.name,
+        summary=operation.summary,
+        description=operation.description,
+        responses={status: with_etag(operation.answer, location=location), **problems},
+    )
 
 
 def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggregates) -> APIRouter:
@@ -194,47 +211,13 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
         return Response(status_code=204, headers={"ETag": etag(record.revision)})
 
     record = f"/{{{routes.id_field}}}"
-    router.add_api_route(
-        "",
-        _taking(create, body=routes.create_body),
-        methods=["POST"],
-        status_code=201,
-        response_model=routes.created,
-        name=routes.create.name,
-        summary=routes.create.summary,
-        description=routes.create.description,
-        responses={201: with_etag(routes.create.answer, location=True), **CREATE_PROBLEMS},
-    )
-    router.add_api_route(
-        record,
-        read,
-        methods=["GET"],
-        response_model=routes.owned | routes.public if routes.public_read else routes.owned,
-        name=routes.read.name,
-        summary=routes.read.summary,
-        description=routes.read.description,
-        responses={200: with_etag(routes.read.answer), **READ_PROBLEMS},
-    )
-    router.add_api_route(
-        record,
-        _taking(replace, body=routes.update_body),
-        methods=["PUT"],
-        response_model=routes.owned,
-        name=routes.replace.name,
-        summary=routes.replace.summary,
-        description=routes.replace.description,
-        responses={200: with_etag(routes.replace.answer), **WRITE_PROBLEMS},
-    )
-    router.add_api_route(
-        record,
-        withdraw,
-        methods=["DELETE"],
-        status_code=204,
-        name=routes.withdraw.name,
-        summary=routes.withdraw.summary,
-        description=routes.withdraw.description,
-        responses={204: with_etag(routes.withdraw.answer), **WRITE_PROBLEMS},
-    )
+    read_model = routes.owned | routes.public if routes.public_read else routes.owned
+    create_endpoint = _taking(create, body=routes.create_body)
+    _route(router, "", create_endpoint, "POST", routes.create, 201, CREATE_PROBLEMS, routes.created, location=True)
+    _route(router, record, read, "GET", routes.read, 200, READ_PROBLEMS, read_model)
+    replace_endpoint = _taking(replace, body=routes.update_body)
+    _route(router, record, replace_endpoint, "PUT", routes.replace, 200, WRITE_PROBLEMS, routes.owned)
+    _route(router, record, withdraw, "DELETE", routes.withdraw, 204, WRITE_PROBLEMS)
     return router
 
 

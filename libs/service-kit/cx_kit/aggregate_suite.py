@@ -32,6 +32,7 @@ from cx_kit.service_testing import (
     RunningService,
     ServiceProcess,
     bearer,
+    created,
     drop_database,
     ensure_namespaced_topics,
     free_port,
@@ -131,10 +132,7 @@ class OwnedAggregateSuite:
 
     async def create(self, client: httpx.AsyncClient, index: int = 0, **overrides: Any) -> dict[str, Any]:
         """POST example `index` (with overrides); returns the 201 body."""
-        response = await client.post(self.path, json=self.payload(index, **overrides))
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await created(client, self.path, self.payload(index, **overrides))
 
     async def records(self, infrastructure: Infrastructure, settings: ServiceSettings, count: int) -> list[Any]:
         """The first `count` records of the service's topic, checking that no other was written."""

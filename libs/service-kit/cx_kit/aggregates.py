@@ -29,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
 from cx_contracts.events import Event, Withdrawal, WithdrawalReason
-from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, outbox_entry, with_outbox
+from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, OutboxEntry, outbox_entry, with_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,15 @@ class AggregateRecord:
     def active(self) -> bool:
         """Whether the record is live (not withdrawn)."""
         return self.status == ACTIVE
+
+    def state(self, id_field: str) -> dict[str, Any]:
+        """What its events and public views carry, its id named `id_field`: never the contact."""
+        return {
+            id_field: self.id,
+            "revision": self.revision,
+            "organisation": self.organisation,
+            "answers": self.answers,
+        }
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> AggregateRecord:
@@ -148,15 +157,8 @@ class StateEvents:
 
     def submitted(self, record: AggregateRecord) -> Event:
         """The event announcing `record` as it now is."""
-        return self.submitted_type.model_validate(
-            {
-                self.submitted_type.KEY_FIELD: record.id,
-                "revision": record.revision,
-                "occurred_at": record.updated_at,
-                "organisation": record.organisation,
-                "answers": record.answers,
-            }
-        )
+        state = record.state(self.submitted_type.KEY_FIELD)
+        return self.submitted_type.model_validate({**state, "occurred_at": record.updated_at})
 
     def withdrawn(self, record: AggregateRecord) -> Withdrawal:
         """The tombstone descriptor announcing that `record` was withdrawn by its owner."""
@@ -223,9 +225,7 @@ class OwnedAggregates:
         )
         derived = self._derived(record)
         record = replace(record, extra=derived)
-        entry = outbox_entry(
-            self._events.submitted(record), topic_namespace=self._topic_namespace, traceparent=traceparent
-        )
+        entry = self._entry(self._events.submitted(record), traceparent)
         document = {
             "_id": record.id,
             "owner": owner,
@@ -269,11 +269,9 @@ class OwnedAggregates:
     ) -> Outcome:
         """Replace the answers (and the organisation or contact when given) if the record is still at
         `expected_revision`; the event carries the full state after the change."""
-        current = await self.get_owned(aggregate_id, owner)
-        if current is None:
-            return NotFound()
-        if current.revision != expected_revision:
-            return StaleRevision(expected_revision, current.revision)
+        current = await self._at_revision(aggregate_id, owner, expected_revision)
+        if not isinstance(current, AggregateRecord):
+            return current
         changed = replace(
             current,
             answers=answers,
@@ -284,9 +282,7 @@ class OwnedAggregates:
         )
         derived = self._derived(changed)
         changed = replace(changed, extra={**current.extra, **derived})
-        entry = outbox_entry(
-            self._events.submitted(changed), topic_namespace=self._topic_namespace, traceparent=traceparent
-        )
+        entry = self._entry(self._events.submitted(changed), traceparent)
         update = {
             "$set": {
                 "answers": changed.answers,
@@ -304,22 +300,30 @@ class OwnedAggregates:
     ) -> Outcome:
         """Withdraw the record if it is still at `expected_revision`: it leaves every public view, its
         contact is dropped (no longer needed), and a tombstone is queued for its topic."""
-        current = await self.get_owned(aggregate_id, owner)
-        if current is None:
-            return NotFound()
-        if current.revision != expected_revision:
-            return StaleRevision(expected_revision, current.revision)
+        current = await self._at_revision(aggregate_id, owner, expected_revision)
+        if not isinstance(current, AggregateRecord):
+            return current
         withdrawn = replace(
             current, status=WITHDRAWN, contact=None, revision=current.revision + 1, updated_at=stored_now()
         )
-        entry = outbox_entry(
-            self._events.withdrawn(withdrawn), topic_namespace=self._topic_namespace, traceparent=traceparent
-        )
+        entry = self._entry(self._events.withdrawn(withdrawn), traceparent)
         update = {
             "$set": {"status": WITHDRAWN, "contact": None, "updated_at": withdrawn.updated_at},
             "$inc": {"revision": 1},
         }
         return await self._guarded_update(current, expected_revision, with_outbox(update, entry), withdrawn)
+
+    async def _at_revision(self, aggregate_id: str, owner: str, expected_revision: int) -> Outcome | AggregateRecord:
+        # The owner's active record if it is at the revision the writer read; otherwise what stands in the way.
+        current = await self.get_owned(aggregate_id, owner)
+        if current is None:
+            return NotFound()
+        if current.revision != expected_revision:
+            return StaleRevision(expected_revision, current.revision)
+        return current
+
+    def _entry(self, event: Event | Withdrawal, traceparent: str | None) -> OutboxEntry:
+        return outbox_entry(event, topic_namespace=self._topic_namespace, traceparent=traceparent)
 
     async def _guarded_update(
         self, current: AggregateRecord, expected_revision: int, update: dict[str, Any], after: AggregateRecord

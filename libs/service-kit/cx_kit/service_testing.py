@@ -116,6 +116,14 @@ async def own_service(
         await drop_database(infrastructure, settings.mongo_database)
 
 
+async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST `body` to `path`, expecting a 201; returns the response body."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
 def stored_record(payload: dict[str, Any], *, revision: int = 1, at: datetime | None = None) -> AggregateRecord:
     """A record as the repository holds it after a create from the request body `payload` (for unit tests)."""
     when = at or datetime(2027, 3, 1, 9, 30, tzinfo=UTC)

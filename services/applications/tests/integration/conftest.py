@@ -11,7 +11,7 @@ from faststream.kafka import KafkaBroker
 from cx_contracts.examples import application_payload
 from cx_contracts.topics import MATCH_FOUND, VISITOR_ANSWERS
 from cx_kit.kafka import make_broker
-from cx_kit.service_testing import QUICK_DEAD_LETTERS, RunningService, own_service
+from cx_kit.service_testing import QUICK_DEAD_LETTERS, RunningService, created, own_service
 from cx_kit.testing import Infrastructure, unique
 
 from cx_applications.app import create_app
@@ -31,10 +31,7 @@ def submit(applications: RunningService) -> Callable[..., Awaitable[dict[str, An
     """POST example visitor `index` (with overrides) to the service; returns the 201 body."""
 
     async def post(index: int = 0, **overrides: Any) -> dict[str, Any]:
-        response = await applications.client.post("/api/applications", json=application_payload(index, **overrides))
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await created(applications.client, "/api/applications", application_payload(index, **overrides))
 
     return post
 

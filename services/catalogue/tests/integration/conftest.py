@@ -9,7 +9,7 @@ import pytest
 
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-from cx_kit.service_testing import RunningService, own_service
+from cx_kit.service_testing import RunningService, created, own_service
 from cx_kit.testing import Infrastructure
 
 from cx_catalogue.app import create_app
@@ -28,9 +28,6 @@ def publish(catalogue: RunningService) -> Callable[..., Awaitable[dict[str, Any]
     """POST example host `index` (with overrides) to the catalogue; returns the 201 body."""
 
     async def post(index: int = 0, **overrides: Any) -> dict[str, Any]:
-        response = await catalogue.client.post("/api/catalogue/hosts", json=host_entry_payload(index, **overrides))
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return await created(catalogue.client, "/api/catalogue/hosts", host_entry_payload(index, **overrides))
 
     return post
