@@ -19,7 +19,7 @@ from pymongo.errors import ConnectionFailure
 
 from cx_contracts.traceparent import child_traceparent
 from cx_kit.aggregates import AggregateRecord, NotFound, Outcome, StaleRevision, Written
-from cx_kit.http import _TITLES, problem
+from cx_kit.http import problem, status_problem
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,7 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_problem(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ProblemError)
-        response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), error.detail, **error.extra)
-        for name, value in (error.headers or {}).items():
-            response.headers[name] = value
-        return response
+        return status_problem(error.status_code, error.detail, headers=error.headers, **error.extra)
 
     async def on_outage(request: Request, error: Exception) -> JSONResponse:
         logger.warning("store unreachable", extra={"path": request.url.path, "error": type(error).__name__})

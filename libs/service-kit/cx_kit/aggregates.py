@@ -63,11 +63,6 @@ class AggregateRecord:
     updated_at: datetime
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def active(self) -> bool:
-        """Whether the record is live (not withdrawn)."""
-        return self.status == ACTIVE
-
     def state(self, id_field: str) -> dict[str, Any]:
         """What its events and public views carry, its id named `id_field`: never the contact."""
         return {

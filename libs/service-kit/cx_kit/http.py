@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -29,6 +29,15 @@ def problem(
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def status_problem(
+    status: int, detail: str | None, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem titled after its status, carrying the error's headers (a challenge, an ETag) and members."""
+    response = problem(status, STATUS_TITLES.get(status, "Error"), detail, **extra)
+    response.headers.update(headers or {})
+    return response
 
 
 def field_path(location: Iterable[Any]) -> str:
@@ -67,10 +76,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         given: Any = error.detail
         detail = given if isinstance(given, str) else None
         extra: dict[str, Any] = given if isinstance(given, dict) else {}
-        response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), detail, **extra)
-        for name, value in (error.headers or {}).items():
-            response.headers[name] = value
-        return response
+        return status_problem(error.status_code, detail, headers=error.headers, **extra)
 
     @app.exception_handler(Exception)
     async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -78,7 +84,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "The request could not be completed; it was logged.")
 
 
-_TITLES = {
+STATUS_TITLES = {
     400: "Bad request",
     401: "Unauthorized",
     403: "Forbidden",
