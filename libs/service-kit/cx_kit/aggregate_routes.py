@@ -65,7 +65,7 @@ class Operation:
     name: str  # the stem of its operationId, which generated clients name their methods after: keep it stable
     summary: str
     description: str
-    answer: str = ""  # the description of its success response
+    answer: str  # the description of its success response
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,7 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
     """The owner routes of one kind of record: create, read, replace and withdraw, each a problem on failure."""
     router = APIRouter(prefix=routes.path, tags=[routes.tag])
     reader = optional_calling_organisation if routes.public_read else calling_organisation
+    record_id_path = Path(alias=routes.id_field, description=f"Id of the {routes.what} (a UUID).")
 
     async def create(
         body: BaseModel, owner: Annotated[NewRecordOwner, Depends(creating_organisation)], traceparent: Traceparent
@@ -167,7 +168,7 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
         return json_document(created, status_code=201, headers=headers)
 
     async def read(
-        record_id: Annotated[UUID, Path(alias=routes.id_field, description=f"Id of the {routes.what} (a UUID).")],
+        record_id: Annotated[UUID, record_id_path],
         caller: Annotated[CallingOrganisation | None, Depends(reader)],
     ) -> Response:
         record = await repository.get(str(record_id))
@@ -181,7 +182,7 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
         return json_document(routes.public_view(record), headers=public_headers)
 
     async def replace(
-        record_id: Annotated[UUID, Path(alias=routes.id_field, description=f"Id of the {routes.what} (a UUID).")],
+        record_id: Annotated[UUID, record_id_path],
         body: BaseModel,
         owner: Owner,
         revision: Revision,
@@ -201,7 +202,7 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
         return json_document(routes.owned_view(record), headers={"ETag": etag(record.revision), **PRIVATE})
 
     async def withdraw(
-        record_id: Annotated[UUID, Path(alias=routes.id_field, description=f"Id of the {routes.what} (a UUID).")],
+        record_id: Annotated[UUID, record_id_path],
         owner: Owner,
         revision: Revision,
         traceparent: Traceparent,
