@@ -3,12 +3,19 @@
 - settings: `ServiceSettings`, the base of each service's pydantic-settings class
 - kafka: `make_broker` (durable producer, at-least-once subscribers), `DeadLetterMiddleware`, `ensure_topics`
 - outbox: `OutboxEntry`, `with_outbox`, `OutboxRelay` (state and event in one MongoDB update)
-- inbox: `Inbox` (consumers drop events they already applied)
 - http: health, readiness, metrics, RFC 9457 problem details, body-size limit
 - aggregates: `OwnedAggregates`, the repository of organisation-owned records with revisions and their events
 - aggregate_http: ETag / If-Match (412, 428), outcomes as problem details, an unreachable store as 503
+- aggregate_routes: `owned_aggregate_router` and `contacts_router`, the routes of an owned record, configured
+  per service by an `OwnedAggregateRoutes`
+- aggregate_service: `OwnedAggregateService`, the wiring of a service owning one kind of record
 - ownership: `calling_organisation` (the one dependency saying who owns what), the internal service token
-- api_documents: write and check a service's OpenAPI and AsyncAPI documents
+- api_documents: `ServiceDocuments`, a service's OpenAPI and AsyncAPI documents, written and checked
 - service_testing: probes for services' integration tests (namespaced topics, the app over HTTP, real processes)
-- mongo, logs, runtime: client, JSON logs, start/stop order
+- aggregate_suite: `OwnedAggregateSuite`, the integration tests every owned-aggregate service runs
+- mongo, logs, runtime: client, JSON logs, start/stop order and `run_service` (each `python -m cx_<service>`)
+
+Consumers need no inbox of processed event ids: each effect is idempotent on its own document (applications
+keep the latest match run with a guarded update, the notifier's ledger is keyed by run and recipient, the
+matcher guards on revision).
 """

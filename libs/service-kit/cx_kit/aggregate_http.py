@@ -18,9 +18,8 @@ from pydantic import BaseModel
 from pymongo.errors import ConnectionFailure
 
 from cx_contracts.traceparent import child_traceparent
-
 from cx_kit.aggregates import AggregateRecord, NotFound, Outcome, StaleRevision, Written
-from cx_kit.http import _TITLES, problem
+from cx_kit.http import problem, status_problem
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +43,11 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     413: {"description": "The request body is too large.", **_PROBLEM},
     428: {"description": "If-Match is missing.", **_PROBLEM},
 }
-CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: WRITE_PROBLEMS[code] for code in (413, 422, 503)
+CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {code: WRITE_PROBLEMS[code] for code in (413, 422, 503)}
+_ETAG = {
+    "description": 'The revision as a strong entity tag ("3"); send it back as If-Match to change the record.',
+    "schema": {"type": "string", "pattern": '^"[1-9][0-9]*"$'},
 }
-_ETAG = {"description": 'The revision as a strong entity tag ("3"); send it back as If-Match to change the record.',
-         "schema": {"type": "string", "pattern": '^"[1-9][0-9]*"$'}}
 
 
 def with_etag(description: str, *, location: bool = False) -> dict[str, Any]:
@@ -102,8 +101,13 @@ async def expected_revision(
     match = _REVISION_TAG.fullmatch(if_match.strip())
     if match is None:
         raise RequestValidationError(
-            [{"loc": ("header", IF_MATCH), "type": "if_match",
-              "msg": 'Expected one strong entity tag naming a revision, such as "3" (with the quotes)'}]
+            [
+                {
+                    "loc": ("header", IF_MATCH),
+                    "type": "if_match",
+                    "msg": 'Expected one strong entity tag naming a revision, such as "3" (with the quotes)',
+                }
+            ]
         )
     return int(match.group(1))
 
@@ -115,7 +119,7 @@ def written(outcome: Outcome, *, what: str) -> AggregateRecord:
     if isinstance(outcome, StaleRevision):
         raise problem_error(
             412,
-            f'The {what} changed since you read it: it is at revision {outcome.current}, your {IF_MATCH} named '
+            f"The {what} changed since you read it: it is at revision {outcome.current}, your {IF_MATCH} named "
             f"{outcome.expected}. Read it again and re-apply your change.",
             headers={"ETag": etag(outcome.current)},
             current_revision=outcome.current,
@@ -126,8 +130,7 @@ def written(outcome: Outcome, *, what: str) -> AggregateRecord:
 
 def json_document(document: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`document` as the JSON response, exactly as its own model serialises it (a subclass keeps its fields)."""
-    return Response(document.model_dump_json(), status_code=status_code, media_type="application/json",
-                    headers=headers)
+    return Response(document.model_dump_json(), status_code=status_code, media_type="application/json", headers=headers)
 
 
 def request_traceparent(request: Request) -> str:
@@ -140,10 +143,7 @@ def install_handlers(app: FastAPI) -> None:
 
     async def on_problem(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ProblemError)
-        response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), error.detail, **error.extra)
-        for name, value in (error.headers or {}).items():
-            response.headers[name] = value
-        return response
+        return status_problem(error.status_code, error.detail, headers=error.headers, **error.extra)
 
     async def on_outage(request: Request, error: Exception) -> JSONResponse:
         logger.warning("store unreachable", extra={"path": request.url.path, "error": type(error).__name__})

@@ -11,7 +11,8 @@ organisation's credential), `organisation`, `contact` (personal data), `answers`
 - the outcome says what happened: `Written` (with the new state), `NotFound`, or `StaleRevision`.
 
 What the events are is the service's business: it passes an `AggregateEvents` that builds them from the
-stored state. The repository never decides ownership from input: every owner operation takes `owner`.
+stored state (`StateEvents`, for the contract's events that carry the organisation and the full answers).
+The repository never decides ownership from input: every owner operation takes `owner`.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ from typing import Any, Protocol
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure
 
-from cx_contracts.events import Event, Withdrawal
-
-from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, outbox_entry, with_outbox
+from cx_contracts.events import Event, Withdrawal, WithdrawalReason
+from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, OutboxEntry, outbox_entry, with_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +63,31 @@ class AggregateRecord:
     updated_at: datetime
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def active(self) -> bool:
-        """Whether the record is live (not withdrawn)."""
-        return self.status == ACTIVE
+    def state(self, id_field: str) -> dict[str, Any]:
+        """What its events and public views carry, its id named `id_field`: never the contact."""
+        return {
+            id_field: self.id,
+            "revision": self.revision,
+            "organisation": self.organisation,
+            "answers": self.answers,
+        }
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> AggregateRecord:
         """Read a stored document (outbox and lease are the relay's, not the record's)."""
-        known = {"_id", "owner", "organisation", "contact", "answers", "revision", "status", "created_at",
-                 "updated_at", OUTBOX_FIELD, LEASE_FIELD}
+        known = {
+            "_id",
+            "owner",
+            "organisation",
+            "contact",
+            "answers",
+            "revision",
+            "status",
+            "created_at",
+            "updated_at",
+            OUTBOX_FIELD,
+            LEASE_FIELD,
+        }
         return cls(
             id=document["_id"],
             owner=document["owner"],
@@ -125,6 +140,31 @@ class AggregateEvents(Protocol):
     def withdrawn(self, record: AggregateRecord) -> Withdrawal:
         """The tombstone descriptor announcing that `record` (as withdrawn) left the topic."""
         ...
+
+
+@dataclass(frozen=True)
+class StateEvents:
+    """Events that carry a record's state: `submitted` after every change (organisation and full answers, never
+    the contact), and the `withdrawn` tombstone; both name the record by the id field their contract declares."""
+
+    submitted_type: type[Event]
+    withdrawn_type: type[Withdrawal]
+
+    def submitted(self, record: AggregateRecord) -> Event:
+        """The event announcing `record` as it now is."""
+        state = record.state(self.submitted_type.KEY_FIELD)
+        return self.submitted_type.model_validate({**state, "occurred_at": record.updated_at})
+
+    def withdrawn(self, record: AggregateRecord) -> Withdrawal:
+        """The tombstone descriptor announcing that `record` was withdrawn by its owner."""
+        return self.withdrawn_type.model_validate(
+            {
+                self.withdrawn_type.KEY_FIELD: record.id,
+                "revision": record.revision,
+                "occurred_at": record.updated_at,
+                "reason": WithdrawalReason.WITHDRAWN,
+            }
+        )
 
 
 class OwnedAggregates:
@@ -180,8 +220,7 @@ class OwnedAggregates:
         )
         derived = self._derived(record)
         record = replace(record, extra=derived)
-        entry = outbox_entry(self._events.submitted(record), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        entry = self._entry(self._events.submitted(record), traceparent)
         document = {
             "_id": record.id,
             "owner": owner,
@@ -225,11 +264,9 @@ class OwnedAggregates:
     ) -> Outcome:
         """Replace the answers (and the organisation or contact when given) if the record is still at
         `expected_revision`; the event carries the full state after the change."""
-        current = await self.get_owned(aggregate_id, owner)
-        if current is None:
-            return NotFound()
-        if current.revision != expected_revision:
-            return StaleRevision(expected_revision, current.revision)
+        current = await self._at_revision(aggregate_id, owner, expected_revision)
+        if not isinstance(current, AggregateRecord):
+            return current
         changed = replace(
             current,
             answers=answers,
@@ -240,8 +277,7 @@ class OwnedAggregates:
         )
         derived = self._derived(changed)
         changed = replace(changed, extra={**current.extra, **derived})
-        entry = outbox_entry(self._events.submitted(changed), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        entry = self._entry(self._events.submitted(changed), traceparent)
         update = {
             "$set": {
                 "answers": changed.answers,
@@ -259,20 +295,30 @@ class OwnedAggregates:
     ) -> Outcome:
         """Withdraw the record if it is still at `expected_revision`: it leaves every public view, its
         contact is dropped (no longer needed), and a tombstone is queued for its topic."""
-        current = await self.get_owned(aggregate_id, owner)
-        if current is None:
-            return NotFound()
-        if current.revision != expected_revision:
-            return StaleRevision(expected_revision, current.revision)
-        withdrawn = replace(current, status=WITHDRAWN, contact=None, revision=current.revision + 1,
-                            updated_at=stored_now())
-        entry = outbox_entry(self._events.withdrawn(withdrawn), topic_namespace=self._topic_namespace,
-                             traceparent=traceparent)
+        current = await self._at_revision(aggregate_id, owner, expected_revision)
+        if not isinstance(current, AggregateRecord):
+            return current
+        withdrawn = replace(
+            current, status=WITHDRAWN, contact=None, revision=current.revision + 1, updated_at=stored_now()
+        )
+        entry = self._entry(self._events.withdrawn(withdrawn), traceparent)
         update = {
             "$set": {"status": WITHDRAWN, "contact": None, "updated_at": withdrawn.updated_at},
             "$inc": {"revision": 1},
         }
         return await self._guarded_update(current, expected_revision, with_outbox(update, entry), withdrawn)
+
+    async def _at_revision(self, aggregate_id: str, owner: str, expected_revision: int) -> Outcome | AggregateRecord:
+        # The owner's active record if it is at the revision the writer read; otherwise what stands in the way.
+        current = await self.get_owned(aggregate_id, owner)
+        if current is None:
+            return NotFound()
+        if current.revision != expected_revision:
+            return StaleRevision(expected_revision, current.revision)
+        return current
+
+    def _entry(self, event: Event | Withdrawal, traceparent: str | None) -> OutboxEntry:
+        return outbox_entry(event, topic_namespace=self._topic_namespace, traceparent=traceparent)
 
     async def _guarded_update(
         self, current: AggregateRecord, expected_revision: int, update: dict[str, Any], after: AggregateRecord

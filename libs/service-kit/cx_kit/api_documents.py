@@ -1,8 +1,8 @@
 """A service's published interface documents, kept in the repository: OpenAPI (HTTP) and AsyncAPI (events).
 
-Each service lists its documents (path -> text) in `cx_<svc>/api_documents.py` and runs this module's
-`main` as its command; a unit test calls `stale_documents` so a change to routes or events that was not
-regenerated fails with the command to run.
+Each service describes its documents once, as a `ServiceDocuments` in `cx_<svc>/api_documents.py`, whose
+`main` is that module's command; a unit test calls `stale_documents` so a change to routes or events that was
+not regenerated fails with the command to run.
 """
 
 from __future__ import annotations
@@ -11,10 +11,17 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream.specification import AsyncAPI
+
+from cx_kit.settings import ServiceSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+Settings = TypeVar("Settings", bound=ServiceSettings)
 
 
 def openapi_text(app: Any) -> str:
@@ -57,3 +64,45 @@ def main(documents: Callable[[], Mapping[Path, str]], regenerate: str, argv: Seq
     for path in stale:
         print(f"stale: {path} (regenerate with: {regenerate})", file=sys.stderr)
     return 1 if stale else 0
+
+
+@dataclass(frozen=True)
+class ServiceDocuments(Generic[Settings]):
+    """A service's committed documents, docs/openapi/<name>.json and docs/asyncapi/<name>.yaml, and their command."""
+
+    name: str  # "catalogue": names the documents and the package, cx_<name>
+    create_app: Callable[[Settings], Any]  # an app whose lifespan has not started (nothing connects)
+    settings_type: type[Settings]
+    title: str
+    version: str
+    description: str
+
+    @property
+    def openapi(self) -> Path:
+        """Where the OpenAPI document is committed."""
+        return REPO_ROOT / "docs" / "openapi" / f"{self.name}.json"
+
+    @property
+    def asyncapi(self) -> Path:
+        """Where the AsyncAPI document is committed."""
+        return REPO_ROOT / "docs" / "asyncapi" / f"{self.name}.yaml"
+
+    @property
+    def regenerate(self) -> str:
+        """The command that rewrites the documents."""
+        return f"uv run --no-sync python -m cx_{self.name}.api_documents --write"
+
+    def documents(self) -> dict[Path, str]:
+        """The documents as the code describes them (production topic names, the local broker address)."""
+        settings = self.settings_type(environment="test", topic_namespace="", kafka_bootstrap_servers="127.0.0.1:9092")
+        app = self.create_app(settings)
+        return {
+            self.openapi: openapi_text(app),
+            self.asyncapi: asyncapi_text(
+                app.state.broker, title=self.title, version=self.version, description=self.description
+            ),
+        }
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        """`python -m cx_<name>.api_documents --write | --check`."""
+        return main(self.documents, self.regenerate, argv)

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, make_asgi_app
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -20,13 +20,24 @@ PROBLEM_JSON = "application/problem+json"
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
-def problem(status: int, title: str, detail: str | None = None, *, type_: str = "about:blank", **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str | None = None, *, type_: str = "about:blank", **extra: Any
+) -> JSONResponse:
     """An RFC 9457 problem-details response."""
     body: dict[str, Any] = {"type": type_, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def status_problem(
+    status: int, detail: str | None, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """A problem titled after its status, carrying the error's headers (a challenge, an ETag) and members."""
+    response = problem(status, STATUS_TITLES.get(status, "Error"), detail, **extra)
+    response.headers.update(headers or {})
+    return response
 
 
 def field_path(location: Iterable[Any]) -> str:
@@ -61,12 +72,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail if isinstance(error.detail, str) else None
-        extra = error.detail if isinstance(error.detail, dict) else {}
-        response = problem(error.status_code, _TITLES.get(error.status_code, "Error"), detail, **extra)
-        for name, value in (error.headers or {}).items():
-            response.headers[name] = value
-        return response
+        # Starlette types `detail` as text; FastAPI's HTTPException also takes a mapping, sent as problem members.
+        given: Any = error.detail
+        detail = given if isinstance(given, str) else None
+        extra: dict[str, Any] = given if isinstance(given, dict) else {}
+        return status_problem(error.status_code, detail, headers=error.headers, **extra)
 
     @app.exception_handler(Exception)
     async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -74,9 +84,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "The request could not be completed; it was logged.")
 
 
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 412: "Precondition failed", 413: "Payload too large", 415: "Unsupported media type",
-           428: "Precondition required", 503: "Service unavailable"}
+STATUS_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    428: "Precondition required",
+    503: "Service unavailable",
+}
 
 
 class BodySizeLimit:
@@ -143,7 +163,10 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     async def readyz() -> JSONResponse:
         results = {name: await check() for name, check in checks.items()}
         ready = all(results.values())
-        body = {"status": "ready" if ready else "unavailable", "checks": {k: ("ok" if v else "down") for k, v in results.items()}}
+        body = {
+            "status": "ready" if ready else "unavailable",
+            "checks": {k: ("ok" if v else "down") for k, v in results.items()},
+        }
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return router

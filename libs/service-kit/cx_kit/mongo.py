@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import AsyncMongoClient
 
 # UTC-aware datetimes in and out, and short timeouts so an outage becomes a 503, not a hung request.
-CLIENT_OPTIONS = {"tz_aware": True, "serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 5000, "uuidRepresentation": "standard"}
+# (Tests shorten the timeouts by changing this mapping, hence one mapping of the client's keyword options.)
+CLIENT_OPTIONS: dict[str, Any] = {
+    "tz_aware": True,
+    "serverSelectionTimeoutMS": 5000,
+    "connectTimeoutMS": 5000,
+    "uuidRepresentation": "standard",
+}
 
 
 def connect_mongo(url: str, app_name: str, max_pool_size: int = 1) -> AsyncMongoClient:

@@ -3,7 +3,7 @@
 A state change and the event that announces it are one `update_one` (the store has no multi-document
 transactions), so either both are stored or neither. `OutboxRelay` later publishes each pending event
 with the durable producer and only then removes it from the document. A relay that dies between the
-two publishes the event again on its next pass; consumers drop the repeat by its event_id (see inbox).
+two publishes the event again on its next pass; consumers are idempotent, so the repeat has no second effect.
 
 Document fields the relay owns: `outbox` (list of pending entries, oldest first), `outbox_lease`
 (which relay is publishing this document's entries, and until when).
@@ -47,7 +47,9 @@ class OutboxEntry(BaseModel):
         return self.model_dump(mode="python")
 
 
-def outbox_entry(event: Event | Withdrawal, *, topic_namespace: str = "", traceparent: str | None = None) -> OutboxEntry:
+def outbox_entry(
+    event: Event | Withdrawal, *, topic_namespace: str = "", traceparent: str | None = None
+) -> OutboxEntry:
     """The outbox entry that publishes `event` (or its tombstone) on its contract topic."""
     value = event_value(event)
     return OutboxEntry(

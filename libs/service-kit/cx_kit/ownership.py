@@ -123,7 +123,9 @@ def internal_service(settings: ServiceSettings) -> Callable[..., Awaitable[None]
     ) -> None:
         given = credentials.credentials.encode() if credentials is not None else b""
         if not hmac.compare_digest(given, expected):
-            raise unauthorized("Internal endpoint: send `Authorization: Bearer <internal token>`.",
-                               error="invalid_token" if credentials is not None else None)
+            raise unauthorized(
+                "Internal endpoint: send `Authorization: Bearer <internal token>`.",
+                error="invalid_token" if credentials is not None else None,
+            )
 
     return require_internal_token

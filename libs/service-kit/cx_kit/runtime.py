@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 
+from cx_kit.logs import configure_logging
 from cx_kit.settings import ServiceSettings
 
 logger = logging.getLogger(__name__)
+
+Settings = TypeVar("Settings", bound=ServiceSettings)
 
 
 class BackgroundWorker(Protocol):
@@ -60,6 +63,13 @@ def serve(app: Any, settings: ServiceSettings) -> None:
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
 
 
+def run_service(create_app: Callable[[Settings], Any], settings_type: type[Settings]) -> None:
+    """`python -m cx_<service>`: read the settings from the environment, log as they say, serve until stopped."""
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    serve(create_app(settings), settings)
+
+
 class ServiceParts:
     """The clients every service builds the same way from its settings: metrics, broker, store."""
 
@@ -80,12 +90,14 @@ class ServiceParts:
         self.broker = make_broker(
             settings.kafka_bootstrap_servers,
             client_id=settings.service_name,
-            retry=RetryPolicy(settings.consumer_max_attempts, settings.consumer_backoff_initial_s,
-                              settings.consumer_backoff_max_s),
+            retry=RetryPolicy(
+                settings.consumer_max_attempts, settings.consumer_backoff_initial_s, settings.consumer_backoff_max_s
+            ),
             middlewares=[KafkaPrometheusMiddleware(registry=self.registry, app_name=settings.service_name)],
         )
-        self.mongo = connect_mongo(settings.mongo_url.get_secret_value(), settings.service_name,
-                                   settings.mongo_max_pool_size)
+        self.mongo = connect_mongo(
+            settings.mongo_url.get_secret_value(), settings.service_name, settings.mongo_max_pool_size
+        )
         self.database = self.mongo[settings.mongo_database]
 
     def readiness(self) -> dict[str, Any]:
@@ -127,4 +139,5 @@ class ServiceParts:
         )
         for router in routers:
             app.include_router(router)
+        app.state.broker = self.broker  # what the AsyncAPI document is generated from
         return app

@@ -1,4 +1,5 @@
-"""Probes for a service's integration tests: its own namespaced topics, the real app over HTTP, a real process.
+"""Probes for a service's tests: its own namespaced topics and database, the real app over HTTP, a real process,
+hostile input, and the check that its committed interface documents are current.
 
 Imported by tests only (like `cx_kit.testing`); httpx and asgi-lifespan come from the workspace's dev group.
 """
@@ -13,17 +14,31 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import SecretStr
 
 from cx_contracts.topics import EVENT_TOPICS, TopicSpec
-
+from cx_kit.aggregates import ACTIVE, AggregateRecord
+from cx_kit.api_documents import ServiceDocuments, stale_documents
 from cx_kit.kafka import ensure_topics
+from cx_kit.mongo import connect_mongo
+from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD
+from cx_kit.settings import ServiceSettings
+from cx_kit.testing import Infrastructure, unique, wait_until
+
+if TYPE_CHECKING:
+    import httpx
 
 SERVICE_TEST_TOKEN = "internal-token-for-tests-" + "x" * 16
+# Settings under which a subscriber dead-letters a failing record after one quick retry.
+QUICK_DEAD_LETTERS: dict[str, Any] = {"consumer_backoff_initial_s": 0.01, "consumer_max_attempts": 2}
+
+Settings = TypeVar("Settings", bound=ServiceSettings)
 
 
 def topic_namespace() -> str:
@@ -37,11 +52,102 @@ async def ensure_namespaced_topics(bootstrap: str, namespace: str, names: Iterab
     wanted: list[TopicSpec] = []
     for name in names:
         spec = specs[name]
-        namespaced = TopicSpec(namespace + spec.name, key=spec.key, config=dict(spec.config),
-                               partitions=spec.partitions)
+        namespaced = TopicSpec(
+            namespace + spec.name, key=spec.key, config=dict(spec.config), partitions=spec.partitions
+        )
         wanted += [namespaced, namespaced.dead_letter]
     await ensure_topics(bootstrap, wanted)
     return [spec.name for spec in wanted]
+
+
+async def fresh_settings(
+    settings_type: type[Settings], infrastructure: Infrastructure, topics: Iterable[str], **overrides: Any
+) -> Settings:
+    """Settings of a service with a database and topics of its own (the topics are created here)."""
+    namespace = topic_namespace()
+    await ensure_namespaced_topics(infrastructure.kafka_bootstrap, namespace, topics)
+    values: dict[str, Any] = {
+        "environment": "test",
+        "topic_namespace": namespace,
+        "kafka_bootstrap_servers": infrastructure.kafka_bootstrap,
+        "mongo_url": SecretStr(infrastructure.mongo_url),
+        "mongo_database": unique(settings_type.model_fields["mongo_database"].default).replace("-", "_"),
+        "internal_token": SecretStr(SERVICE_TEST_TOKEN),
+        "outbox_poll_interval_s": 0.2,
+        "log_json": False,
+        **overrides,
+    }
+    return settings_type(**values)
+
+
+async def drop_database(infrastructure: Infrastructure, name: str) -> None:
+    """Remove a test's database."""
+    client = connect_mongo(infrastructure.mongo_url, "cx-tests")
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A service of the test's own, lifespan running: an HTTP client on it, the app, and its settings."""
+
+    client: httpx.AsyncClient
+    app: Any
+    settings: ServiceSettings
+
+
+@contextlib.asynccontextmanager
+async def own_service(
+    settings_type: type[Settings],
+    create_app: Callable[[Settings], Any],
+    infrastructure: Infrastructure,
+    topics: Iterable[str],
+    **overrides: Any,
+) -> AsyncIterator[RunningService]:
+    """A service of the test's own (`fresh_settings`), running until the block ends; then its database goes."""
+    settings = await fresh_settings(settings_type, infrastructure, topics, **overrides)
+    try:
+        app = create_app(settings)
+        async with serving(app) as client:
+            yield RunningService(client, app, settings)
+    finally:
+        await drop_database(infrastructure, settings.mongo_database)
+
+
+async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST `body` to `path`, expecting a 201; returns the response body."""
+    response = await client.post(path, json=body)
+    assert response.status_code == 201, response.text
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def stored_record(payload: dict[str, Any], *, revision: int = 1, at: datetime | None = None) -> AggregateRecord:
+    """A record as the repository holds it after a create from the request body `payload` (for unit tests)."""
+    when = at or datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    return AggregateRecord(
+        id=str(uuid.uuid4()),
+        owner="owner-of-the-record",
+        organisation=payload["organisation"],
+        contact=payload["contact"],
+        answers=payload["answers"],
+        revision=revision,
+        status=ACTIVE,
+        created_at=when,
+        updated_at=when,
+    )
+
+
+class InterfaceDocumentsSuite:
+    """Unit tests of a service's committed OpenAPI and AsyncAPI documents; a subclass sets `documents`."""
+
+    documents: ServiceDocuments[Any]
+
+    def test_the_committed_interface_documents_are_current(self) -> None:
+        stale = stale_documents(self.documents.documents())
+        assert stale == [], f"stale: {[str(p) for p in stale]}; regenerate with: {self.documents.regenerate}"
 
 
 async def settled_document(collection: Any, document_id: Any, timeout: float = 20.0) -> dict[str, Any]:
@@ -50,8 +156,6 @@ async def settled_document(collection: Any, document_id: Any, timeout: float = 2
     The relay's record reaches the topic before the relay clears the entry, so a test that compares the
     stored document before and after must take it from here, not right after reading the topic.
     """
-    from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD
-    from cx_kit.testing import wait_until
 
     async def settled() -> dict[str, Any] | None:
         document = await collection.find_one({"_id": document_id})
@@ -59,7 +163,9 @@ async def settled_document(collection: Any, document_id: Any, timeout: float = 2
             return document
         return None
 
-    return await wait_until(settled, timeout=timeout, message=f"the outbox relay to be done with {document_id}")
+    document = await wait_until(settled, timeout=timeout, message=f"the outbox relay to be done with {document_id}")
+    assert document is not None  # wait_until returns only a truthy value
+    return document
 
 
 async def topic_record_count(bootstrap: str, topic: str) -> int:
@@ -113,7 +219,7 @@ class ServiceProcess:
 
     def start(self) -> None:
         """Start the process (append its output to `log_path`)."""
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed with it
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module], env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
         )
@@ -229,8 +335,9 @@ def organisation_and_contact_inputs() -> list[HostileInput]:
         HostileInput("website-javascript", "organisation.website", "javascript:alert(1)", "organisation.website"),
         HostileInput("website-ip-address", "organisation.website", "http://127.0.0.1/admin", "organisation.website"),
         HostileInput("website-ftp", "organisation.website", "ftp://files.example.eu/", "organisation.website"),
-        HostileInput("website-credentials", "organisation.website", "https://u:p@x.example.eu/",
-                     "organisation.website"),
+        HostileInput(
+            "website-credentials", "organisation.website", "https://u:p@x.example.eu/", "organisation.website"
+        ),
         HostileInput("organisation-unknown-field", "organisation.status", "approved", "organisation.status"),
         HostileInput("organisation-list", "organisation", [], "organisation"),
         HostileInput("contact-email-invalid", "contact.email", "not-an-email", "contact.email"),
@@ -256,8 +363,9 @@ def shared_answer_inputs() -> list[HostileInput]:
     """Broken answer fields both questionnaires share."""
     return [
         HostileInput("ecosystems-empty", "answers.ecosystems", [], "answers.ecosystems"),
-        HostileInput("ecosystems-four", "answers.ecosystems", ["digital", "health", "retail", "tourism"],
-                     "answers.ecosystems"),
+        HostileInput(
+            "ecosystems-four", "answers.ecosystems", ["digital", "health", "retail", "tourism"], "answers.ecosystems"
+        ),
         HostileInput("ecosystems-unknown", "answers.ecosystems", ["space"], "answers.ecosystems[0]"),
         HostileInput("ecosystems-repeated", "answers.ecosystems", ["digital", "digital"], "answers.ecosystems"),
         HostileInput("ecosystems-string", "answers.ecosystems", "digital", "answers.ecosystems"),
@@ -284,8 +392,15 @@ HOSTILE_IF_MATCH = ["abc", "*", 'W/"1"', "1", '"1", "2"', '"0"', '"-1"', '"' + "
 HOSTILE_AUTHORIZATION = ["Bearer", "Bearer x", "Basic dXNlcjpwYXNz", 'Bearer {"$gt":""}', "Bearer " + "x" * 42]
 # Path ids that are not UUIDs (percent-encoded where needed; no slash, which would change the route): each is
 # a 422 naming the id.
-HOSTILE_IDS = ["not-a-uuid", "%7B%22%24gt%22%3A%22%22%7D", "%3Cscript%3Ealert(1)%3C%5Cscript%3E", "12345",
-               "%00", "0" * 300, "00000000-0000-0000-0000-00000000000g"]
+HOSTILE_IDS = [
+    "not-a-uuid",
+    "%7B%22%24gt%22%3A%22%22%7D",
+    "%3Cscript%3Ealert(1)%3C%5Cscript%3E",
+    "12345",
+    "%00",
+    "0" * 300,
+    "00000000-0000-0000-0000-00000000000g",
+]
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -1,17 +1,9 @@
 """`python -m cx_catalogue`: run the catalogue service until SIGINT/SIGTERM."""
 
-from cx_kit.logs import configure_logging
-from cx_kit.runtime import serve
+from cx_kit.runtime import run_service
 
 from cx_catalogue.app import create_app
 from cx_catalogue.settings import Settings
 
-
-def main() -> None:
-    settings = Settings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    serve(create_app(settings), settings)
-
-
 if __name__ == "__main__":
-    main()
+    run_service(create_app, Settings)

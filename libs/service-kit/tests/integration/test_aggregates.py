@@ -10,7 +10,6 @@ import pytest
 
 from cx_contracts.events import HostAnswersSubmitted, HostAnswersWithdrawn
 from cx_contracts.examples import host_entry_payload
-
 from cx_kit.aggregates import ACTIVE, WITHDRAWN, AggregateRecord, NotFound, OwnedAggregates, StaleRevision, Written
 
 pytestmark = pytest.mark.integration
@@ -18,8 +17,13 @@ pytestmark = pytest.mark.integration
 
 class Events:
     def submitted(self, record: AggregateRecord) -> HostAnswersSubmitted:
-        return HostAnswersSubmitted(host_id=UUID(record.id), revision=record.revision, occurred_at=record.updated_at,
-                                    organisation=record.organisation, answers=record.answers)
+        return HostAnswersSubmitted(
+            host_id=UUID(record.id),
+            revision=record.revision,
+            occurred_at=record.updated_at,
+            organisation=record.organisation,
+            answers=record.answers,
+        )
 
     def withdrawn(self, record: AggregateRecord) -> HostAnswersWithdrawn:
         return HostAnswersWithdrawn(host_id=UUID(record.id), revision=record.revision, occurred_at=record.updated_at)
@@ -27,7 +31,9 @@ class Events:
 
 def _repository(database, writes: list[int] | None = None) -> OwnedAggregates:
     return OwnedAggregates(
-        database["records"], Events(), topic_namespace="tns.",
+        database["records"],
+        Events(),
+        topic_namespace="tns.",
         after_write=(lambda: writes.append(1)) if writes is not None else None,
         derived=lambda record: {"search_text": record.answers["expertise"].casefold()},
     )
@@ -35,8 +41,9 @@ def _repository(database, writes: list[int] | None = None) -> OwnedAggregates:
 
 async def _create(repository: OwnedAggregates, owner: str = "owner-a", index: int = 0) -> AggregateRecord:
     payload = host_entry_payload(index)
-    return await repository.create(owner=owner, organisation=payload["organisation"], contact=payload["contact"],
-                                   answers=payload["answers"])
+    return await repository.create(
+        owner=owner, organisation=payload["organisation"], contact=payload["contact"], answers=payload["answers"]
+    )
 
 
 async def test_a_created_record_is_stored_at_revision_1_with_its_event_queued(mongo_database):
@@ -71,8 +78,9 @@ async def test_a_replace_at_the_read_revision_bumps_it_and_queues_the_full_new_s
 async def test_a_stale_revision_or_another_owner_changes_nothing(mongo_database):
     repository = _repository(mongo_database)
     record = await _create(repository)
-    assert isinstance(await repository.replace(record.id, "owner-a", 1, answers=host_entry_payload(1)["answers"]),
-                      Written)
+    assert isinstance(
+        await repository.replace(record.id, "owner-a", 1, answers=host_entry_payload(1)["answers"]), Written
+    )
     before = await mongo_database["records"].find_one({"_id": record.id})
 
     stale = await repository.replace(record.id, "owner-a", 1, answers=host_entry_payload(2)["answers"])

@@ -7,8 +7,8 @@ import json
 import uuid
 
 import pytest
+from pymongo.errors import DuplicateKeyError
 
-from cx_kit.inbox import Inbox
 from cx_kit.kafka import make_broker
 from cx_kit.outbox import BrokerPublisher, OutboxEntry, OutboxRelay, with_outbox
 from cx_kit.testing import headers_of, read_topic, unique, wait_until
@@ -81,7 +81,7 @@ async def test_a_relay_killed_between_publish_and_clear_publishes_again_and_the_
         """Stands for the process dying: nothing after the publish runs."""
 
     class RelayThatDiesAfterPublishing(OutboxRelay):
-        async def _clear(self, collection, document_id, event_id):  # noqa: ANN001
+        async def _clear(self, collection, document_id, event_id):
             raise Killed
 
     async with producer_broker:
@@ -98,20 +98,21 @@ async def test_a_relay_killed_between_publish_and_clear_publishes_again_and_the_
     records = await read_topic(infrastructure.kafka_bootstrap, topic, until=lambda r: len(r) >= 2)
     assert [headers_of(r)["event_id"] for r in records] == [entry.event_id, entry.event_id], "published twice"
 
-    # The consumer side: an inbox-guarded effect runs once for the two copies.
+    # The consumer side: a consumer deduplicating on event_id (insert-if-absent on a unique _id, one atomic step)
+    # applies the two copies once.
     consumer_broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("consumer"))
-    inbox = Inbox(mongo_database["inbox"], consumer="test-consumer")
+    applied = mongo_database["applied"]
     effects: list[str] = []
     deliveries: list[str] = []
 
     @consumer_broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
     async def on_event(body: dict) -> None:
         deliveries.append(body["event_id"])
-
-        async def effect() -> None:
-            effects.append(body["event_id"])
-
-        await inbox.apply_once(body["event_id"], effect)
+        try:
+            await applied.insert_one({"_id": body["event_id"]})
+        except DuplicateKeyError:
+            return  # applied before
+        effects.append(body["event_id"])
 
     async with consumer_broker:
         await consumer_broker.start()

@@ -18,8 +18,15 @@ from cx_kit.http import PROBLEM_JSON, build_http_app
 pytestmark = pytest.mark.unit
 
 RECORD = AggregateRecord(
-    id="r1", owner="o", organisation={}, contact=None, answers={}, revision=4, status="active",
-    created_at=datetime(2027, 1, 1, tzinfo=UTC), updated_at=datetime(2027, 1, 1, tzinfo=UTC),
+    id="r1",
+    owner="o",
+    organisation={},
+    contact=None,
+    answers={},
+    revision=4,
+    status="active",
+    created_at=datetime(2027, 1, 1, tzinfo=UTC),
+    updated_at=datetime(2027, 1, 1, tzinfo=UTC),
 )
 
 

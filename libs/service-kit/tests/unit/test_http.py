@@ -28,8 +28,9 @@ def _client(*, ready: bool = True, limit: int = 4096) -> TestClient:
     async def check() -> bool:
         return ready
 
-    app = build_http_app(title="t", version="1", registry=CollectorRegistry(), readiness={"store": check},
-                         max_request_bytes=limit)
+    app = build_http_app(
+        title="t", version="1", registry=CollectorRegistry(), readiness={"store": check}, max_request_bytes=limit
+    )
     router = APIRouter()
 
     @router.post("/documents")

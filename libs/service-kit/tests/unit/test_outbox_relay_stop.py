@@ -18,9 +18,12 @@ class SwallowingCollection:
     def __init__(self) -> None:
         self.calls = 0
         self.swallow = True
+        self.third_call = asyncio.Event()
 
     async def find_one_and_update(self, *args, **kwargs):
         self.calls += 1
+        if self.calls >= 3:
+            self.third_call.set()
         try:
             await asyncio.sleep(0.05)
         except asyncio.CancelledError:
@@ -41,8 +44,7 @@ async def test_stop_returns_even_if_the_cancellation_is_swallowed_mid_pass():
     collection = SwallowingCollection()
     relay = OutboxRelay([collection], NoPublisher(), poll_interval_s=0.01)
     await relay.start()
-    while collection.calls < 3:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(collection.third_call.wait(), timeout=5)
     stopping = asyncio.create_task(relay.stop())
     done, _ = await asyncio.wait({stopping}, timeout=2)
     if not done:  # let the failing relay go, so the test fails instead of hanging the session

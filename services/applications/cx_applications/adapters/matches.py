@@ -9,9 +9,31 @@ from pymongo.errors import DuplicateKeyError
 
 from cx_contracts.events import MatchFound
 
-from cx_applications.domain.matches import latest_matches_document
+from cx_applications.domain.matches import run_order
 
 MATCHES = "matches"
+
+
+def latest_matches_document(event: MatchFound) -> dict[str, Any]:
+    """What is kept of a MatchFound: the run, its trigger, model and time, and the ranked hosts."""
+    return {
+        "run_order": run_order(event.occurred_at, str(event.match_run_id)),
+        "event_id": str(event.event_id),
+        "match_run_id": str(event.match_run_id),
+        "application_revision": event.revision,
+        "trigger": event.trigger,
+        "model_version": event.model_version,
+        "computed_at": event.occurred_at,
+        "matches": [
+            {
+                "host_id": str(match.host_id),
+                "rank": match.rank,
+                "score": match.score,
+                "explanation": dict(match.explanation),
+            }
+            for match in event.matches
+        ],
+    }
 
 
 class LatestMatchesRepository:

@@ -1,21 +1,15 @@
-"""Where matches come back: the match-found subscriber, keeping each application's latest ranked hosts."""
+"""Where matches come back: the match-found subscriber decodes and checks each record, then hands it on."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Awaitable, Callable
 
 from faststream.kafka import KafkaBroker, KafkaMessage
 
 from cx_contracts.errors import ContractError
 from cx_contracts.events import MatchFound
 from cx_contracts.topics import MATCH_FOUND, ConsumerGroups
-
 from cx_kit.settings import ServiceSettings
-
-from cx_applications.adapters.applications import ApplicationRepository
-from cx_applications.adapters.matches import LatestMatchesRepository
-
-logger = logging.getLogger(__name__)
 
 
 def consumer_group(settings: ServiceSettings) -> str:
@@ -24,10 +18,7 @@ def consumer_group(settings: ServiceSettings) -> str:
 
 
 def subscribe_match_found(
-    broker: KafkaBroker,
-    settings: ServiceSettings,
-    applications: ApplicationRepository,
-    matches: LatestMatchesRepository,
+    broker: KafkaBroker, settings: ServiceSettings, on_run: Callable[[MatchFound], Awaitable[object]]
 ) -> None:
     """Register the match-found subscriber on `broker` (at-least-once; a broken record is dead-lettered)."""
 
@@ -42,14 +33,8 @@ def subscribe_match_found(
         "ignored; a record that breaks the contract goes to the dead-letter topic.",
     )
     async def on_match_found(event: MatchFound, message: KafkaMessage) -> None:
-        key = message.raw_message.key
+        record = message.raw_message
+        key = None if isinstance(record, tuple) else record.key  # a tuple would be a batch, which is not used
         if key is not None and key.decode("utf-8", "replace") != str(event.application_id):
             raise ContractError(f"record key {key!r} differs from application_id {event.application_id}")
-        application_id = str(event.application_id)
-        if await applications.get(application_id) is None:
-            logger.info("match run for an unknown or withdrawn application ignored",
-                        extra={"application_id": application_id, "match_run_id": str(event.match_run_id)})
-            return
-        kept = await matches.keep(event)
-        logger.info("match run %s", "kept" if kept else "older than the stored one, ignored",
-                    extra={"application_id": application_id, "match_run_id": str(event.match_run_id)})
+        await on_run(event)

@@ -8,7 +8,8 @@ import pytest
 
 from cx_contracts.examples import match_found
 
-from cx_applications.domain.matches import latest_matches_document, run_order
+from cx_applications.adapters.matches import latest_matches_document
+from cx_applications.domain.matches import run_order
 
 pytestmark = pytest.mark.unit
 

@@ -10,27 +10,15 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.events import HostAnswersSubmitted, HostAnswersWithdrawn
-
-from cx_kit.aggregates import ACTIVE, AggregateRecord, OwnedAggregates
+from cx_kit.aggregates import ACTIVE, AggregateRecord, OwnedAggregates, StateEvents
 
 from cx_catalogue.domain.catalogue_query import CatalogueQuery
-from cx_catalogue.domain.host_entry import host_answers_submitted, host_answers_withdrawn, search_text
+from cx_catalogue.domain.host_entry import search_text
 
 HOSTS = "hosts"
 SEARCH_TEXT = "search_text"
-
-
-class HostEvents:
-    """The catalogue's events, built from the stored state of an entry."""
-
-    def submitted(self, record: AggregateRecord) -> HostAnswersSubmitted:
-        """HostAnswersSubmitted for the entry as stored."""
-        return host_answers_submitted(record.id, record.revision, record.organisation, record.answers,
-                                      record.updated_at)
-
-    def withdrawn(self, record: AggregateRecord) -> HostAnswersWithdrawn:
-        """The tombstone of a withdrawn entry."""
-        return host_answers_withdrawn(record.id, record.revision, record.updated_at)
+# What the catalogue publishes of an entry: its state after every change, a tombstone when withdrawn.
+HOST_EVENTS = StateEvents(HostAnswersSubmitted, HostAnswersWithdrawn)
 
 
 def _search_fields(record: AggregateRecord) -> dict[str, Any]:
@@ -66,10 +54,16 @@ def catalogue_filter(query: CatalogueQuery) -> dict[str, Any]:
 class HostRepository(OwnedAggregates):
     """Catalogue entries: owned, revised, withdrawn with their events (see cx_kit.aggregates), and listed."""
 
-    def __init__(self, database: AsyncDatabase, *, topic_namespace: str = "",
-                 after_write: Callable[[], None] | None = None) -> None:
-        super().__init__(database[HOSTS], HostEvents(), topic_namespace=topic_namespace, after_write=after_write,
-                         derived=_search_fields)
+    def __init__(
+        self, database: AsyncDatabase, *, topic_namespace: str = "", after_write: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(
+            database[HOSTS],
+            HOST_EVENTS,
+            topic_namespace=topic_namespace,
+            after_write=after_write,
+            derived=_search_fields,
+        )
 
     async def catalogue_page(self, query: CatalogueQuery) -> CataloguePage:
         """The active entries matching `query`, oldest first (so pages stay put as hosts join)."""

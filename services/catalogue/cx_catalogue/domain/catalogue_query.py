@@ -63,9 +63,7 @@ class CatalogueQuery(BaseModel):
     @classmethod
     def _few_enough_words(cls, text: str | None) -> str | None:
         if text is not None and len(text.split()) > MAX_QUERY_WORDS:
-            raise PydanticCustomError(
-                "too_many_words", "Search with at most {limit} words", {"limit": MAX_QUERY_WORDS}
-            )
+            raise PydanticCustomError("too_many_words", "Search with at most {limit} words", {"limit": MAX_QUERY_WORDS})
         return text or None
 
     @property

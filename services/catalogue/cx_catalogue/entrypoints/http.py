@@ -1,86 +1,71 @@
-"""Where a host's answers enter: the catalogue's public HTTP routes under /api/catalogue."""
+"""Where a host's answers enter: the catalogue's HTTP routes under /api/catalogue.
+
+A host's own entry is an owned record served by the kit's owner routes, as `HOST_ENTRIES` describes it; the
+public catalogue listing is the catalogue's own.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Query
 
 from cx_contracts.api import HostEntryCreate, HostEntryCreated, HostEntryPublic, HostEntryUpdate
-
-from cx_kit.aggregate_http import (
-    CREATE_PROBLEMS,
-    READ_PROBLEMS,
-    PRIVATE,
-    WRITE_PROBLEMS,
-    etag,
-    with_etag,
-    expected_revision,
-    json_document,
-    not_found,
-    request_traceparent,
-    written,
-)
-from cx_kit.aggregates import AggregateRecord, same_owner
-from cx_kit.ownership import (
-    CallingOrganisation,
-    NewRecordOwner,
-    calling_organisation,
-    creating_organisation,
-    optional_calling_organisation,
-)
+from cx_kit.aggregate_http import READ_PROBLEMS
+from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRoutes
 
 from cx_catalogue.adapters.hosts import HostRepository
 from cx_catalogue.domain.catalogue_query import CatalogueQuery
-from cx_catalogue.domain.host_entry import HOST, public_entry
 from cx_catalogue.entrypoints.responses import HostCatalogue, HostEntryOwned
 
 PREFIX = "/api/catalogue"
 
-HostId = Annotated[UUID, Path(description="Id of the catalogue entry (a UUID).")]
-Owner = Annotated[CallingOrganisation, Depends(calling_organisation)]
-Revision = Annotated[int, Depends(expected_revision)]
-Traceparent = Annotated[str, Depends(request_traceparent)]
-
-def _public(record: AggregateRecord) -> HostEntryPublic:
-    return public_entry(record.id, record.revision, record.organisation, record.answers, record.updated_at)
-
-
-def _owned(record: AggregateRecord) -> HostEntryOwned:
-    return HostEntryOwned(**_public(record).model_dump(), contact=record.contact, created_at=record.created_at)
+HOST_ENTRIES = OwnedAggregateRoutes(
+    path=f"{PREFIX}/hosts",
+    id_field="host_id",
+    what="catalogue entry",
+    tag="catalogue",
+    create_body=HostEntryCreate,
+    created=HostEntryCreated,
+    update_body=HostEntryUpdate,
+    public=HostEntryPublic,
+    owned=HostEntryOwned,
+    public_read=True,
+    create=Operation(
+        "publish_entry",
+        "Publish a host's catalogue entry",
+        "Store the entry at revision 1 and queue its HostAnswersSubmitted; the owner token is shown once.",
+        "Created; the owner token is in the body, once.",
+    ),
+    read=Operation(
+        "read_entry",
+        "One catalogue entry",
+        "The public entry; with the owner's token, the owner's view with the contact. ETag: its revision.",
+        "The public entry, or the owner's view (with the contact).",
+    ),
+    replace=Operation(
+        "replace_answers",
+        "Replace a host's answers",
+        "Replace the answers (and the organisation or contact, if sent) of the revision named in If-Match.",
+        "The entry as changed (owner's view).",
+    ),
+    withdraw=Operation(
+        "withdraw_entry",
+        "Withdraw a host's entry",
+        "Withdraw the entry: it leaves the catalogue, its contact is dropped, and a tombstone is queued.",
+        "Withdrawn; the ETag is the withdrawal's revision.",
+    ),
+    contact=ContactLookup(
+        "host",
+        "Who to write to about a host; personal data, so only other services of the platform may ask.",
+        "Unknown, withdrawn or erased host.",
+    ),
+)
 
 
 def catalogue_router(hosts: HostRepository) -> APIRouter:
-    """The routes of the public catalogue and of each host's own entry."""
+    """GET /api/catalogue/hosts: the public catalogue."""
     router = APIRouter(prefix=PREFIX, tags=["catalogue"])
-
-    @router.post(
-        "/hosts",
-        status_code=201,
-        response_model=HostEntryCreated,
-        summary="Publish a host's catalogue entry",
-        responses={201: with_etag("Created; the owner token is in the body, once.", location=True), **CREATE_PROBLEMS},
-    )
-    async def publish_entry(
-        entry: HostEntryCreate,
-        owner: Annotated[NewRecordOwner, Depends(creating_organisation)],
-        traceparent: Traceparent,
-    ) -> Response:
-        """Store the entry at revision 1 and queue its HostAnswersSubmitted; the owner token is shown once."""
-        record = await hosts.create(
-            owner=owner.organisation.id,
-            organisation=entry.organisation.model_dump(mode="json"),
-            contact=entry.contact.model_dump(mode="json"),
-            answers=entry.answers.model_dump(mode="json"),
-            traceparent=traceparent,
-        )
-        created = HostEntryCreated(host_id=UUID(record.id), revision=record.revision, owner_token=owner.owner_token)
-        return json_document(
-            created,
-            status_code=201,
-            headers={"Location": f"{PREFIX}/hosts/{record.id}", "ETag": etag(record.revision), **PRIVATE},
-        )
 
     @router.get(
         "/hosts",
@@ -92,61 +77,10 @@ def catalogue_router(hosts: HostRepository) -> APIRouter:
         """Active entries matching the filters, one page at a time; never any contact data."""
         page = await hosts.catalogue_page(query)
         return HostCatalogue(
-            items=[_public(record) for record in page.entries],
+            items=[HOST_ENTRIES.public_view(record) for record in page.entries],
             total=page.total,
             page=query.page,
             page_size=query.page_size,
         )
-
-    @router.get(
-        "/hosts/{host_id}",
-        response_model=HostEntryOwned | HostEntryPublic,
-        summary="One catalogue entry",
-        responses={200: with_etag("The public entry, or the owner's view (with the contact)."), **READ_PROBLEMS},
-    )
-    async def read_entry(
-        host_id: HostId,
-        caller: Annotated[CallingOrganisation | None, Depends(optional_calling_organisation)],
-    ) -> Response:
-        """The public entry; with the owner's token, the owner's view with the contact. ETag: its revision."""
-        record = await hosts.get(str(host_id))
-        if record is None:
-            raise not_found(HOST)
-        if caller is not None and same_owner(record.owner, caller.id):
-            return json_document(_owned(record), headers={"ETag": etag(record.revision), **PRIVATE})
-        return json_document(_public(record), headers={"ETag": etag(record.revision), "Vary": "Authorization"})
-
-    @router.put(
-        "/hosts/{host_id}",
-        response_model=HostEntryOwned,
-        summary="Replace a host's answers",
-        responses={200: with_etag("The entry as changed (owner's view)."), **WRITE_PROBLEMS},
-    )
-    async def replace_answers(
-        host_id: HostId, update: HostEntryUpdate, owner: Owner, revision: Revision, traceparent: Traceparent
-    ) -> Response:
-        """Replace the answers (and the organisation or contact, if sent) of the revision named in If-Match."""
-        outcome = await hosts.replace(
-            str(host_id),
-            owner.id,
-            revision,
-            answers=update.answers.model_dump(mode="json"),
-            organisation=update.organisation.model_dump(mode="json") if update.organisation else None,
-            contact=update.contact.model_dump(mode="json") if update.contact else None,
-            traceparent=traceparent,
-        )
-        record = written(outcome, what=HOST)
-        return json_document(_owned(record), headers={"ETag": etag(record.revision), **PRIVATE})
-
-    @router.delete(
-        "/hosts/{host_id}",
-        status_code=204,
-        summary="Withdraw a host's entry",
-        responses={204: with_etag("Withdrawn; the ETag is the withdrawal's revision."), **WRITE_PROBLEMS},
-    )
-    async def withdraw_entry(host_id: HostId, owner: Owner, revision: Revision, traceparent: Traceparent) -> Response:
-        """Withdraw the entry: it leaves the catalogue, its contact is dropped, and a tombstone is queued."""
-        record = written(await hosts.withdraw(str(host_id), owner.id, revision, traceparent=traceparent), what=HOST)
-        return Response(status_code=204, headers={"ETag": etag(record.revision)})
 
     return router

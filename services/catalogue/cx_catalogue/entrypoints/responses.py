@@ -25,4 +25,3 @@ class HostCatalogue(BaseModel):
     total: int = Field(ge=0, description="How many entries match the filters, on all pages.")
     page: int = Field(ge=1, description="This page's number, from 1.")
     page_size: int = Field(ge=1, description="Entries per page.")
-

@@ -1,84 +1,33 @@
-"""Fixtures: a catalogue service of the test's own (fresh database, namespaced topics) on the real components."""
+"""Fixtures of the catalogue's own tests: a catalogue of the test's own (fresh database, namespaced topics)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
+from cx_contracts.examples import host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-
-from cx_kit.mongo import connect_mongo
-from cx_kit.service_testing import SERVICE_TEST_TOKEN, ensure_namespaced_topics, serving, topic_namespace
-from cx_kit.testing import unique
+from cx_kit.service_testing import RunningService, created, own_service
+from cx_kit.testing import Infrastructure
 
 from cx_catalogue.app import create_app
 from cx_catalogue.settings import Settings
 
 
-async def fresh_settings(infrastructure, **overrides) -> Settings:
-    """Settings of a catalogue with its own database and topics (created here)."""
-    namespace = topic_namespace()
-    await ensure_namespaced_topics(infrastructure.kafka_bootstrap, namespace, [HOST_ANSWERS])
-    values = dict(
-        environment="test",
-        topic_namespace=namespace,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
-        mongo_url=SecretStr(infrastructure.mongo_url),
-        mongo_database=unique("catalogue").replace("-", "_"),
-        internal_token=SecretStr(SERVICE_TEST_TOKEN),
-        outbox_poll_interval_s=0.2,
-        log_json=False,
-    )
-    values.update(overrides)
-    return Settings(**values)
-
-
-async def drop_database(infrastructure, name: str) -> None:
-    """Remove a test's database."""
-    client = connect_mongo(infrastructure.mongo_url, "cx-tests")
-    try:
-        await client.drop_database(name)
-    finally:
-        await client.close()
-
-
 @pytest.fixture
-async def settings(infrastructure) -> AsyncIterator[Settings]:
-    """A fresh catalogue's settings; its database is dropped afterwards."""
-    value = await fresh_settings(infrastructure)
-    yield value
-    await drop_database(infrastructure, value.mongo_database)
-
-
-@pytest.fixture
-async def catalogue(settings):
+async def catalogue(infrastructure: Infrastructure) -> AsyncIterator[RunningService]:
     """The real catalogue app, lifespan running (broker, relay), with an HTTP client on it."""
-    app = create_app(settings)
-    async with serving(app) as client:
-        client.app = app
-        yield client
+    async with own_service(Settings, create_app, infrastructure, [HOST_ANSWERS]) as service:
+        yield service
 
 
 @pytest.fixture
-def publish():
-    """POST example host `index` (with overrides) through a client; returns the 201 body."""
-    from cx_contracts.examples import host_entry_payload
+def publish(catalogue: RunningService) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """POST example host `index` (with overrides) to the catalogue; returns the 201 body."""
 
-    async def post(client, index: int = 0, **overrides) -> dict:
-        response = await client.post("/api/catalogue/hosts", json=host_entry_payload(index, **overrides))
-        assert response.status_code == 201, response.text
-        return response.json()
+    async def post(index: int = 0, **overrides: Any) -> dict[str, Any]:
+        return await created(catalogue.client, "/api/catalogue/hosts", host_entry_payload(index, **overrides))
 
     return post
-
-
-@pytest.fixture(scope="module")
-async def module_catalogue(infrastructure):
-    """One real catalogue app shared by a whole test module (for many cheap requests): (client, app, settings)."""
-    value = await fresh_settings(infrastructure)
-    app = create_app(value)
-    async with serving(app) as client:
-        yield client, app, value
-    await drop_database(infrastructure, value.mongo_database)

@@ -6,7 +6,6 @@ import pytest
 
 from cx_contracts.examples import HOST_EXAMPLES, host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-
 from cx_kit.service_testing import bearer, personal_data_in
 from cx_kit.testing import read_topic
 
@@ -49,10 +48,11 @@ async def seeded(catalogue, publish) -> dict[str, int]:
     """The five example hosts, and a withdrawn sixth; returns host_id -> example index."""
     ids = {}
     for index in range(len(HOST_EXAMPLES)):
-        ids[(await publish(catalogue, index))["host_id"]] = index
-    gone = await publish(catalogue, 0, organisation={"name": "Withdrawn Cluster"})
-    withdrawal = await catalogue.delete(f"/api/catalogue/hosts/{gone['host_id']}",
-                                        headers={**bearer(gone["owner_token"]), "If-Match": '"1"'})
+        ids[(await publish(index))["host_id"]] = index
+    gone = await publish(0, organisation={"name": "Withdrawn Cluster"})
+    withdrawal = await catalogue.client.delete(
+        f"/api/catalogue/hosts/{gone['host_id']}", headers={**bearer(gone["owner_token"]), "If-Match": '"1"'}
+    )
     assert withdrawal.status_code == 204
     return ids
 
@@ -68,37 +68,39 @@ def _leaks(text: str) -> list[str]:
 
 async def test_each_filter_returns_exactly_the_expected_hosts_and_no_contact(catalogue, seeded):
     for params, expected in FILTERS:
-        response = await catalogue.get("/api/catalogue/hosts", params=params)
+        response = await catalogue.client.get("/api/catalogue/hosts", params=params)
         assert response.status_code == 200, (params, response.text)
         body = response.json()
         found = {seeded[item["host_id"]] for item in body["items"]}
         assert found == expected, f"{params}: got {sorted(found)}, expected {sorted(expected)}"
         assert body["total"] == len(expected)
         assert _leaks(response.text) == [], params
-        assert all(set(item) == {"host_id", "revision", "organisation", "answers", "updated_at"}
-                   for item in body["items"])
+        assert all(
+            set(item) == {"host_id", "revision", "organisation", "answers", "updated_at"} for item in body["items"]
+        )
 
 
 async def test_pages_hold_page_size_entries_add_up_to_the_total_and_stay_in_order(catalogue, seeded):
     pages = []
     for page in (1, 2, 3, 4):
-        response = await catalogue.get("/api/catalogue/hosts", params={"page": page, "page_size": 2})
+        response = await catalogue.client.get("/api/catalogue/hosts", params={"page": page, "page_size": 2})
         body = response.json()
         assert (body["total"], body["page"], body["page_size"]) == (5, page, 2)
         pages.append([item["host_id"] for item in body["items"]])
     assert [len(p) for p in pages] == [2, 2, 1, 0]
     listed = [host_id for page in pages for host_id in page]
     assert sorted(listed) == sorted(seeded), "every active host once, the withdrawn one never"
-    whole = await catalogue.get("/api/catalogue/hosts", params={"page_size": 100})
+    whole = await catalogue.client.get("/api/catalogue/hosts", params={"page_size": 100})
     assert [item["host_id"] for item in whole.json()["items"]] == listed, "pages are slices of one order"
 
 
-async def test_contact_data_appears_in_no_public_view_and_no_event(infrastructure, settings, catalogue, seeded):
+async def test_contact_data_appears_in_no_public_view_and_no_event(infrastructure, catalogue, seeded):
     for host_id in seeded:
-        public = await catalogue.get(f"/api/catalogue/hosts/{host_id}")
+        public = await catalogue.client.get(f"/api/catalogue/hosts/{host_id}")
         assert public.status_code == 200 and _leaks(public.text) == []
-    records = await read_topic(infrastructure.kafka_bootstrap, settings.topic(HOST_ANSWERS),
-                               until=lambda r: len(r) >= 7)
+    records = await read_topic(
+        infrastructure.kafka_bootstrap, catalogue.settings.topic(HOST_ANSWERS), until=lambda r: len(r) >= 7
+    )
     assert len(records) == 7, "six entries published, one withdrawn"
     for contact in [*_contacts(), host_entry_payload(0)["contact"]]:
         assert personal_data_in(records, contact) == []

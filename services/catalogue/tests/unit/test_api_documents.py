@@ -5,24 +5,22 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cx_kit.api_documents import stale_documents
+from cx_kit.service_testing import InterfaceDocumentsSuite
 
-from cx_catalogue.api_documents import ASYNCAPI, OPENAPI, REGENERATE, documents
+from cx_catalogue.api_documents import DOCUMENTS
 
 pytestmark = pytest.mark.unit
 
 
-def test_the_committed_interface_documents_are_current():
-    stale = stale_documents(documents())
-    assert stale == [], f"stale: {[str(p) for p in stale]}; regenerate with: {REGENERATE}"
+class TestCatalogueDocuments(InterfaceDocumentsSuite):
+    documents = DOCUMENTS
 
-
-def test_the_asyncapi_document_shows_the_host_answers_topic_with_its_event_and_the_openapi_the_routes():
-    asyncapi = yaml.safe_load(ASYNCAPI.read_text())
-    [channel] = asyncapi["channels"].values()
-    assert channel["address"] == "cx.catalogue.host-answers.v1" and "tombstone" in channel["description"]
-    assert "HostAnswersSubmitted" in asyncapi["components"]["schemas"]
-    assert "contact" not in asyncapi["components"]["schemas"]["HostAnswersSubmitted"]["properties"]
-    openapi = OPENAPI.read_text()
-    for path in ("/api/catalogue/hosts", "/api/catalogue/hosts/{host_id}", "/internal/contacts/hosts/{host_id}"):
-        assert f'"{path}"' in openapi
+    def test_the_asyncapi_document_shows_the_host_answers_topic_with_its_event_and_the_openapi_the_routes(self):
+        asyncapi = yaml.safe_load(DOCUMENTS.asyncapi.read_text())
+        [channel] = asyncapi["channels"].values()
+        assert channel["address"] == "cx.catalogue.host-answers.v1" and "tombstone" in channel["description"]
+        assert "HostAnswersSubmitted" in asyncapi["components"]["schemas"]
+        assert "contact" not in asyncapi["components"]["schemas"]["HostAnswersSubmitted"]["properties"]
+        openapi = DOCUMENTS.openapi.read_text()
+        for path in ("/api/catalogue/hosts", "/api/catalogue/hosts/{host_id}", "/internal/contacts/hosts/{host_id}"):
+            assert f'"{path}"' in openapi
