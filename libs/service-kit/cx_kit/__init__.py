@@ -13,6 +13,8 @@
 - api_documents: `ServiceDocuments`, a service's OpenAPI and AsyncAPI documents, written and checked
 - service_testing: probes for services' integration tests (namespaced topics, the app over HTTP, real processes)
 - aggregate_suite: `OwnedAggregateSuite`, the integration tests every owned-aggregate service runs
+- periodic: `PeriodicTask`, a background job run every interval (and at once when woken)
+- testing: pytest fixtures for the real Kafka, FerretDB and Mailpit (the `[testing]` extra)
 - mongo, logs, runtime: client, JSON logs, start/stop order and `run_service` (each `python -m cx_<service>`)
 
 Consumers need no inbox of processed event ids: each effect is idempotent on its own document (applications

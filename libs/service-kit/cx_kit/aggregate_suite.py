@@ -20,7 +20,8 @@ import pytest
 from pydantic import BaseModel, SecretStr
 
 import cx_kit.mongo
-from cx_contracts.events import Event, Withdrawal, parse_event
+from cx_contracts.codec import parse_event
+from cx_contracts.events import Event, Withdrawal
 from cx_contracts.questionnaire import Organisation
 from cx_kit.mongo import connect_mongo
 from cx_kit.service_testing import (

@@ -11,8 +11,6 @@ Document fields the relay owns: `outbox` (list of pending entries, oldest first)
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from cx_contracts.events import Event, Withdrawal, event_headers, event_topic, event_value, headers_as_text
-
-logger = logging.getLogger(__name__)
+from cx_contracts.codec import event_headers, event_topic, event_value, headers_as_text
+from cx_contracts.events import Event, Withdrawal
+from cx_kit.periodic import PeriodicTask
 
 OUTBOX_FIELD = "outbox"
 LEASE_FIELD = "outbox_lease"
@@ -99,59 +97,28 @@ class OutboxRelay:
     ) -> None:
         self._collections = list(collections)
         self._publisher = publisher
-        self._poll_interval_s = poll_interval_s
         self._lease = timedelta(seconds=lease_s)
         self._batch_size = batch_size
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        # A pass that drained documents is followed by the next at once: more may be waiting.
+        self._loop = PeriodicTask("outbox-relay", poll_interval_s, self.run_once, again_while_busy=True)
         self.relay_id = uuid.uuid4().hex
         self.published = 0
 
     def wake(self) -> None:
         """Ask for a pass now (a repository calls this after a write, so events leave without waiting a poll)."""
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
         """Run passes in the background until `stop`."""
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+        await self._loop.start()
 
     async def stop(self) -> None:
-        """Stop after the current pass; pending entries stay stored for the next start."""
-        if self._task is not None:
-            # The flag ends the loop even if a library swallows the cancellation (PyMongo's server selection can
-            # turn it into a timeout error, and Python 3.11's wait_for can lose it), which left stop() waiting.
-            self._stopping = True
-            self._wake.set()
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        """Stop; a pass in progress is cancelled, and pending entries stay stored for the next start."""
+        await self._loop.stop()
 
     async def pending_count(self) -> int:
         """How many documents have events waiting (exported as a metric and used by readiness)."""
         return sum([await c.count_documents(_PENDING) for c in self._collections])
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("outbox pass failed; retrying after the poll interval")
-                busy = 0
-            if busy or self._stopping:
-                continue  # more may be waiting (don't sleep between full batches), or the loop is to end
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
-            except TimeoutError:
-                pass
-            self._wake.clear()
 
     async def run_once(self) -> int:
         """One pass over every collection; returns how many documents it drained."""

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from cx_contracts.events import event_headers, event_key, event_value, headers_as_text
+from cx_contracts.codec import event_headers, event_key, event_value, headers_as_text
 from cx_contracts.examples import application_payload, match_found
 from cx_contracts.topics import MATCH_FOUND
 from cx_kit.kafka import DLQ_ERROR_TYPE

@@ -7,11 +7,13 @@ ignoring case. Unknown parameters are refused, so a misspelt filter is not silen
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from cx_contracts.questionnaire import MAX_LANGUAGES
-from cx_contracts.scalars import CountryCode, LanguageCode, single_line_text
+from cx_contracts.scalars import SINGLE_LINE, CountryCode, LanguageCode, text_length
 from cx_contracts.vocabulary import ELIGIBLE_COUNTRIES, Ecosystem, ExchangeFormat, Topic
 
 from cx_catalogue.domain.host_entry import searchable
@@ -22,7 +24,7 @@ MAX_PAGE = 10_000
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_WORDS = 10
 
-QueryText = single_line_text(0, MAX_QUERY_LENGTH)
+QueryText = Annotated[str, text_length(0, MAX_QUERY_LENGTH), SINGLE_LINE]
 
 
 class CatalogueQuery(BaseModel):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cx_contracts.events import event_headers, event_key, event_value
+from cx_contracts.codec import event_headers, event_key, event_value
 from cx_contracts.examples import host_entry_payload
 from cx_kit.aggregate_routes import contact_card
 from cx_kit.service_testing import stored_record
