@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test test-unit test-integration infra-up infra-down infra-status schemas lint-duplicates
+.PHONY: help setup run test lint format test-unit test-integration infra-up infra-down infra-status schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -20,7 +20,16 @@ setup: $(UV) ## install Python 3.11 deps of every service into .venv (from uv's 
 run: setup ## start infrastructure, services, gateway and demo data; Ctrl-C stops everything
 	bash deploy/local/run.sh
 
-test: setup ## run the whole suite against real Kafka, FerretDB and Mailpit (started and stopped here)
+lint: setup ## ruff (format and lint) and mypy over the whole tree, as make test runs them
+	$(UV) run --no-sync ruff format --check .
+	$(UV) run --no-sync ruff check .
+	$(UV) run --no-sync mypy
+
+format: setup ## apply ruff's formatting and its safe fixes
+	$(UV) run --no-sync ruff format .
+	$(UV) run --no-sync ruff check --fix .
+
+test: setup lint ## lint and type-check, then run the whole suite against real Kafka, FerretDB and Mailpit
 	@bash deploy/local/infra.sh up
 	@set +e; CX_KEEP_INFRA=1 $(UV) run --no-sync pytest $(PYTEST_ARGS); status=$$?; \
 	  bash deploy/local/infra.sh down; exit $$status

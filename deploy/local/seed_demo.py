@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import yaml
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 ROOT = Path(__file__).resolve().parents[2]
 EVALUATION = ROOT / "services" / "matcher" / "evaluation"
@@ -27,21 +27,26 @@ def demo_contact(organisation: dict) -> dict:
     return {"name": f"Exchange desk of {organisation['name']}"[:120], "email": f"exchange@{domain}"}
 
 
+class NotYetUp(Exception):
+    """The gateway or a service behind it is still starting."""
+
+
+@retry(
+    retry=retry_if_exception_type((httpx.TransportError, NotYetUp)),
+    wait=wait_fixed(0.5),
+    stop=stop_after_attempt(20),
+    retry_error_callback=lambda state: sys.exit(
+        "the gateway did not answer; is the system up? (deploy/local/services.sh status)"
+    ),
+)
 def post(client: httpx.Client, path: str, body: dict) -> dict:
-    """POST with a few retries while the services finish starting."""
-    for attempt in range(20):
-        try:
-            response = client.post(path, json=body)
-        except httpx.TransportError:
-            time.sleep(0.5)
-            continue
-        if response.status_code in (502, 503, 504):
-            time.sleep(0.5)
-            continue
-        if response.status_code != 201:
-            raise SystemExit(f"{path} refused demo entry {body['organisation']['name']!r}: {response.text}")
-        return response.json()
-    raise SystemExit(f"{path} did not answer; is the system up? (deploy/local/services.sh status)")
+    """POST, retried while the services finish starting."""
+    response = client.post(path, json=body)
+    if response.status_code in (502, 503, 504):
+        raise NotYetUp(response.status_code)
+    if response.status_code != 201:
+        raise SystemExit(f"{path} refused demo entry {body['organisation']['name']!r}: {response.text}")
+    return response.json()
 
 
 def main() -> int:
