@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -195,3 +195,31 @@ def http() -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
 
     return client
 
+
+class Outage(ConnectionError):
+    """The fault a test injects: the store or the broker does not answer, once."""
+
+
+@pytest.fixture
+def fail_once() -> Callable[..., tuple[Callable[..., Awaitable[Any]], list[Any]]]:
+    """`wrapped, calls = fail_once(call, when=...)`: `call`, except that the first call `when` accepts raises Outage.
+
+    `calls` lists the arguments of every call made.
+    """
+
+    def wrap(call: Callable[..., Awaitable[Any]], *, when: Callable[..., bool] = lambda *args: True
+             ) -> tuple[Callable[..., Awaitable[Any]], list[Any]]:
+        calls: list[Any] = []
+        failed = False
+
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            nonlocal failed
+            calls.append(args)
+            if not failed and when(*args):
+                failed = True
+                raise Outage("injected by the test")
+            return await call(*args, **kwargs)
+
+        return wrapped, calls
+
+    return wrap

@@ -159,3 +159,23 @@ async def test_answers_published_before_start_up_are_matched_against_the_whole_c
         (found,) = await namespace.match_found(count=1)
     assert found.matches and found.matches[0].host_id == hosts[1].host_id
     assert isinstance(found, MatchFound)
+
+
+async def test_an_application_whose_save_failed_once_is_stored_when_its_batch_is_retried(
+        namespace, matcher_settings, run_matcher, monkeypatch, fail_once) -> None:
+    await namespace.publish(*example_hosts())
+    visitor = examples.visitor_answers_submitted(0)
+    async with run_matcher(matcher_settings()) as app:
+        store = app.state.matcher.matching.store
+        save, calls = fail_once(store.save, when=lambda applications: bool(applications))
+        monkeypatch.setattr(store, "save", save)
+        await namespace.publish(visitor)
+        (found,) = await namespace.match_found(count=1)
+        assert found.application_id == visitor.application_id
+
+        async def stored() -> bool:
+            return visitor.application_id in {a.application_id for a in await store.load(range(6))}
+
+        await wait_until(stored, timeout=30, message="the retried batch to store the application")
+        assert len([applications for (applications,) in calls if applications]) >= 2
+        assert visitor.application_id in app.state.matcher.matching.applications

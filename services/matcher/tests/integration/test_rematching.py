@@ -90,3 +90,24 @@ async def test_a_replica_taking_over_applications_publishes_hosts_that_arrived_w
         (rematch,) = await namespace.match_found(count=1, where=lambda e: e.trigger == "new-host")
     assert rematch.application_id == food.application_id
     assert farm_data.host_id in {m.host_id for m in rematch.matches}
+
+
+async def test_a_new_host_whose_match_found_publish_failed_once_is_published_again(
+        namespace, matcher_settings, run_matcher, monkeypatch, fail_once) -> None:
+    await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
+    food = examples.visitor_answers_submitted(0)
+    # A short checkpoint interval: lists are checked again after a failed re-match at the latest there.
+    async with run_matcher(matcher_settings(top_n=2, snapshot_interval_s=1.0)) as app:
+        await namespace.publish(food)
+        await namespace.match_found(count=1)
+        matching = app.state.matcher.matching
+        publish, calls = fail_once(matching.publish)
+        monkeypatch.setattr(matching, "publish", publish)
+        farm_data = new_host(country="NL", expertise=FARM_DATA_EXPERTISE, languages=["nl", "en"],
+                             formats=["physical"], max_days=5,
+                             availability=[{"start": "2027-04-05", "end": "2027-06-25"}])
+        await namespace.publish(farm_data)
+        (rematch,) = await namespace.match_found(count=1, where=lambda e: e.trigger == "new-host", timeout=30)
+        assert len(calls) >= 2
+    assert rematch.application_id == food.application_id
+    assert farm_data.host_id in {m.host_id for m in rematch.matches}
