@@ -11,11 +11,10 @@ Weights, candidate pool and model come from the same settings (CX_MATCHER_*) as 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -29,8 +28,6 @@ from cx_contracts.questionnaire import HostAnswersState, OrganisationState, Visi
 
 if TYPE_CHECKING:
     from cx_matcher.adapters.embedder import Embedder
-    from cx_matcher.domain.ranking import RankedHost
-    from cx_matcher.handlers import Ranking
 
 app = typer.Typer(name="cx-matcher", help=__doc__.splitlines()[0], no_args_is_help=True, add_completion=False)
 
@@ -93,7 +90,8 @@ def rank_files(
         warnings.filterwarnings("ignore", message=".*INTERNAL_TOKEN is the placeholder.*")
         settings = Settings()
     ranking = bootstrap.ranking(settings, embedder or bootstrap.load_embedder(settings))
-    lists = asyncio.run(_rank(ranking, hosts, applications, top=top, as_of=as_of))
+    ranking.add_hosts(hosts)
+    lists = ranking.rank_sync(applications, limit=top, policy=ranking.policy(as_of))
     for line, ranked in zip(applications, lists, strict=True):
         yield {
             "application_id": str(line.application_id),
@@ -102,18 +100,6 @@ def rank_files(
                 for e in ranked
             ],
         }
-
-
-async def _rank(
-    ranking: Ranking,
-    hosts: Sequence[HostLine],
-    applications: Sequence[ApplicationLine],
-    *,
-    top: int,
-    as_of: date | None,
-) -> list[list[RankedHost]]:
-    await ranking.add_hosts(hosts)
-    return await ranking.rank(applications, limit=top, policy=ranking.policy(as_of))
 
 
 @app.command()

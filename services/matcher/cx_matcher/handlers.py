@@ -185,30 +185,48 @@ class Ranking:
 
     async def host_changes(self, hosts: Sequence[tuple[HostEntry, Position | None]]) -> list[HostChange]:
         """The index changes host entries make: each one's profile and embedded expertise (not applied yet)."""
-        vectors = await self.embed([host_text(host.answers) for host, _ in hosts])
-        return [
-            HostChange(
-                host.host_id,
-                HostProfile.from_answers(host.host_id, host.revision, host.organisation, host.answers),
-                vector,
-                position,
-            )
-            for (host, position), vector in zip(hosts, vectors, strict=True)
-        ]
+        return _host_changes(hosts, await self.embed([host_text(host.answers) for host, _ in hosts]))
 
-    async def add_hosts(self, hosts: Iterable[HostEntry]) -> None:
-        """Put host entries into the index; a host given twice keeps its last entry, as on the topic."""
-        latest = {host.host_id: host for host in hosts}
-        self.index.apply(await self.host_changes([(host, None) for host in latest.values()]))
+    def add_hosts(self, hosts: Iterable[HostEntry]) -> None:
+        """Put host entries into the index, embedding on this thread (the command line has no event loop).
+
+        A host given twice keeps its last entry, as on the topic.
+        """
+        latest = [(host, None) for host in {host.host_id: host for host in hosts}.values()]
+        self.index.apply(_host_changes(latest, self.encoder.encode([host_text(host.answers) for host, _ in latest])))
 
     async def rank(
         self, applications: Sequence[Application], *, limit: int | None = None, policy: MatchPolicy | None = None
     ) -> list[list[RankedHost]]:
         """Each application's list against the index as it is now; nothing is stored or published."""
-        profiles = [VisitorProfile.from_answers(uuid4(), 1, a.organisation, a.answers) for a in applications]
         vectors = await self.embed([visitor_text(a.answers) for a in applications])
+        return self._rank(applications, vectors, limit=limit, policy=policy)
+
+    def rank_sync(
+        self, applications: Sequence[Application], *, limit: int | None = None, policy: MatchPolicy | None = None
+    ) -> list[list[RankedHost]]:
+        """`rank`, embedding on this thread, for a caller without an event loop (`cx-matcher rank`)."""
+        vectors = self.encoder.encode([visitor_text(a.answers) for a in applications])
+        return self._rank(applications, vectors, limit=limit, policy=policy)
+
+    def _rank(
+        self, applications: Sequence[Application], vectors: np.ndarray, *, limit: int | None, policy: MatchPolicy | None
+    ) -> list[list[RankedHost]]:
+        profiles = [VisitorProfile.from_answers(uuid4(), 1, a.organisation, a.answers) for a in applications]
         # Ranking reads the index without awaiting, so no host change can interleave with it.
         return self.ranker.rank_many(profiles, vectors, policy or self.policy(), limit=limit)
+
+
+def _host_changes(hosts: Sequence[tuple[HostEntry, Position | None]], vectors: np.ndarray) -> list[HostChange]:
+    return [
+        HostChange(
+            host.host_id,
+            HostProfile.from_answers(host.host_id, host.revision, host.organisation, host.answers),
+            vector,
+            position,
+        )
+        for (host, position), vector in zip(hosts, vectors, strict=True)
+    ]
 
 
 # -- matching: what the running service does -----------------------------------------------------------
