@@ -2,12 +2,13 @@
 
 Handlers take decoded events (entrypoints/ decodes the Kafka records and dead-letters those that break the
 contract) and work on the matching state, the host index and the open applications of this replica's
-partitions, through the small interfaces below; bootstrap.py and app.py give them the real adapters.
+partitions, through small interfaces (the ones below, and adapters.embedder.Embedder for the model);
+bootstrap.py and app.py give them the real adapters.
 
-`Ranking.rank` is the one ranking path: the live service, `POST /api/matcher/preview` and `cx-matcher rank`
-all go through it (and so through domain.ranker.Ranker). `Matching` adds what only the running service does:
-it publishes MatchFound, keeps and stores the open applications of its partitions, re-matches them as hosts
-arrive, and hands partitions over.
+`Ranking` is the one ranking path: the live service, `POST /api/matcher/preview` (`Ranking.rank`) and
+`cx-matcher rank` (`Ranking.rank_sync`) all rank through it, and so through domain.ranker.Ranker.
+`Matching` adds what only the running service does: it publishes MatchFound, keeps and stores the open
+applications of its partitions, re-matches them as hosts arrive, and hands partitions over.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from cx_contracts.events import (
 )
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
 
+from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.domain.applications import OpenApplication, OpenApplications
 from cx_matcher.domain.profiles import HostChange, HostProfile, Position, VisitorProfile, host_text, visitor_text
@@ -63,15 +65,6 @@ class Received(Generic[EventT]):
 
 
 # -- what the handlers work on --------------------------------------------------------------------------
-
-
-class Encoder(Protocol):
-    """Turns texts into unit vectors (adapters/embedder.py)."""
-
-    @property
-    def dimension(self) -> int: ...
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 class MatchingIndex(SearchIndex, Protocol):
@@ -161,7 +154,7 @@ class Ranking:
     def __init__(
         self,
         index: MatchingIndex,
-        encoder: Encoder,
+        encoder: Embedder,
         *,
         ranker: Ranker,
         policy: Callable[[date | None], MatchPolicy],

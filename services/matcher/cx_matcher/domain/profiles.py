@@ -82,8 +82,21 @@ def merge_periods(periods: Iterable[Period]) -> tuple[Period, ...]:
     return tuple(merged)
 
 
+@dataclass(frozen=True, slots=True)
+class SharedAnswers:
+    """What hosts and visitors both answer, read the same way for both."""
+
+    country: str
+    ecosystems: frozenset[str]
+    topics: frozenset[str]
+    activities: frozenset[str]
+    languages: frozenset[str]
+    formats: frozenset[str]
+    keywords: tuple[KeywordForm, ...]
+
+
 def _shared_answers(organisation: OrganisationState, answers: HostAnswersState | VisitorAnswersState) -> dict[str, Any]:
-    # The questions hosts and visitors both answer, read the same way for both.
+    """The SharedAnswers fields of an organisation and its answers."""
     return {
         "country": organisation.country,
         "ecosystems": frozenset(answers.ecosystems),
@@ -96,18 +109,11 @@ def _shared_answers(organisation: OrganisationState, answers: HostAnswersState |
 
 
 @dataclass(frozen=True, slots=True)
-class HostProfile:
+class HostProfile(SharedAnswers):
     """A host's catalogue entry as the matcher reads it."""
 
     host_id: UUID
     revision: int
-    country: str
-    ecosystems: frozenset[str]
-    topics: frozenset[str]
-    activities: frozenset[str]
-    languages: frozenset[str]
-    formats: frozenset[str]
-    keywords: tuple[KeywordForm, ...]
     availability: tuple[Period, ...]  # merged; empty means any time
     max_days: int
     capacity: int
@@ -128,18 +134,11 @@ class HostProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class VisitorProfile:
+class VisitorProfile(SharedAnswers):
     """A visitor's application as the matcher reads it."""
 
     application_id: UUID
     revision: int
-    country: str
-    ecosystems: frozenset[str]
-    topics: frozenset[str]
-    activities: frozenset[str]
-    languages: frozenset[str]
-    formats: frozenset[str]
-    keywords: tuple[KeywordForm, ...]
     preferred_countries: frozenset[str]
     excluded_countries: frozenset[str]
     days: int

@@ -17,6 +17,7 @@ from cx_matcher.domain.rules import RuleColumns, may_fit
 from cx_matcher.domain.scoring import score_bound, structured_bounds
 
 Found = tuple[np.ndarray, np.ndarray]  # ids and cosine similarities, best first
+Masks = tuple[int, int, int]  # ecosystems, topics, activities (profiles.answer_masks)
 
 
 class SearchIndex(Protocol):
@@ -71,12 +72,7 @@ class Ranker:
         return self.rank_many([visitor], np.asarray(vector).reshape(1, -1), policy, limit=limit)[0]
 
     def rank_many(
-        self,
-        visitors: Sequence[VisitorProfile],
-        vectors: np.ndarray,
-        policy: MatchPolicy,
-        *,
-        limit: int | None = None,
+        self, visitors: Sequence[VisitorProfile], vectors: np.ndarray, policy: MatchPolicy, *, limit: int | None = None
     ) -> list[list[RankedHost]]:
         """`rank` for each visitor (row of `vectors`), with one index search for all their first pools."""
         limit = policy.top_n if limit is None else limit
@@ -132,12 +128,7 @@ class Ranker:
         )
 
     def _bounds(
-        self,
-        visitor: VisitorProfile,
-        masks: tuple[int, int, int],
-        ids: np.ndarray,
-        similarities: np.ndarray,
-        policy: MatchPolicy,
+        self, visitor: VisitorProfile, masks: Masks, ids: np.ndarray, similarities: np.ndarray, policy: MatchPolicy
     ) -> np.ndarray:
         return structured_bounds(
             visitor,
@@ -151,7 +142,7 @@ class Ranker:
     def _rank_candidates(
         self,
         visitor: VisitorProfile,
-        masks: tuple[int, int, int],
+        masks: Masks,
         ids: np.ndarray,
         similarities: np.ndarray,
         policy: MatchPolicy,
@@ -173,7 +164,7 @@ class Ranker:
     def _contenders(
         self,
         visitor: VisitorProfile,
-        masks: tuple[int, int, int],
+        masks: Masks,
         pooled: np.ndarray,
         lowest: float,
         floor: float,

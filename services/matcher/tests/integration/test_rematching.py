@@ -26,6 +26,19 @@ def new_host(
     return event.model_copy(update={"organisation": examples.host_organisation(0, country=country)})
 
 
+def farm_data_host(**answers: Any) -> HostAnswersSubmitted:
+    """Close to the food visitor's goals, in a country it prefers; its 5-day limit rules out the 10-day
+    automotive visit and its April-June availability the medical visitor's February-March window."""
+    values: dict[str, Any] = {
+        "expertise": FARM_DATA_EXPERTISE,
+        "languages": ["nl", "en"],
+        "formats": ["physical"],
+        "max_days": 5,
+        "availability": [{"start": "2027-04-05", "end": "2027-06-25"}],
+    }
+    return new_host(country="NL", **{**values, **answers})
+
+
 async def settled(app: Any, host_records: int) -> bool:
     """The host topic is read up to `host_records` records and the re-matching of the last batch is done."""
     # The reader notes its positions once the handler is done with a batch, re-matching included.
@@ -44,16 +57,7 @@ async def test_a_new_host_is_published_only_to_the_applications_whose_list_it_en
         initial = await namespace.match_found(count=3)
         assert {run.trigger for run in initial} == {"new-application"}
 
-        # Close to the food visitor's goals, in a country it prefers; its 5-day limit rules out the 10-day
-        # automotive visit and its April-June availability the medical visitor's February-March window.
-        farm_data = new_host(
-            country="NL",
-            expertise=FARM_DATA_EXPERTISE,
-            languages=["nl", "en"],
-            formats=["physical"],
-            max_days=5,
-            availability=[{"start": "2027-04-05", "end": "2027-06-25"}],
-        )
+        farm_data = farm_data_host()
         # Fits every visitor's rules except the Ukrainian one's (same country), and interests none of them.
         wine_tourism = new_host(
             country="UA",
@@ -71,15 +75,8 @@ async def test_a_new_host_is_published_only_to_the_applications_whose_list_it_en
         await namespace.publish(farm_data, wine_tourism)
         await wait_until(lambda: settled(app, 7), message="the new hosts to be applied")
         # A revision of a host already in the food visitor's list enters nothing.
-        revised = new_host(
-            country="NL",
-            expertise=FARM_DATA_EXPERTISE + " We also run a data cooperative.",
-            revision=2,
-            host_id=farm_data.host_id,
-            languages=["nl", "en"],
-            formats=["physical"],
-            max_days=5,
-            availability=[{"start": "2027-04-05", "end": "2027-06-25"}],
+        revised = farm_data_host(
+            expertise=FARM_DATA_EXPERTISE + " We also run a data cooperative.", revision=2, host_id=farm_data.host_id
         )
         await namespace.publish(revised)
         await wait_until(lambda: settled(app, 8), message="the revised host to be applied")
@@ -124,14 +121,7 @@ async def test_a_new_host_whose_match_found_publish_failed_once_is_published_aga
         publisher = app.state.matcher.publisher
         publish, calls = fail_once(publisher.publish)
         monkeypatch.setattr(publisher, "publish", publish)
-        farm_data = new_host(
-            country="NL",
-            expertise=FARM_DATA_EXPERTISE,
-            languages=["nl", "en"],
-            formats=["physical"],
-            max_days=5,
-            availability=[{"start": "2027-04-05", "end": "2027-06-25"}],
-        )
+        farm_data = farm_data_host()
         await namespace.publish(farm_data)
         (rematch,) = await namespace.match_found(count=1, where=lambda e: e.trigger == "new-host", timeout=30)
         assert len(calls) >= 2
