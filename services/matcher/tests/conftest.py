@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -136,7 +136,7 @@ class Namespace:
     async def all_match_found(self) -> list[MatchFound]:
         """Every MatchFound on the topic now."""
         records = await self.read_all(MATCH_FOUND)
-        return [parse_event(MATCH_FOUND, r.value, r.headers, key=r.key) for r in records]  # type: ignore[misc]
+        return [cast(MatchFound, parse_event(MATCH_FOUND, r.value, r.headers, key=r.key)) for r in records]
 
 
 @pytest.fixture
