@@ -189,8 +189,11 @@ async def test_an_application_whose_save_failed_once_is_stored_when_its_batch_is
         save, calls = fail_once(store.save, when=lambda applications: bool(applications))
         monkeypatch.setattr(store, "save", save)
         await namespace.publish(visitor)
-        (found,) = await namespace.match_found(count=1)
-        assert found.application_id == visitor.application_id
+        # The retried batch publishes its run again: the same run, with the same ids (delivery is at least once).
+        runs = await namespace.match_found(count=1)
+        assert {(run.application_id, run.match_run_id, run.event_id) for run in runs} == {
+            (visitor.application_id, runs[0].match_run_id, runs[0].event_id)
+        }
 
         async def stored() -> bool:
             return visitor.application_id in {a.application_id for a in await store.load(range(6))}
