@@ -49,12 +49,11 @@ class SnapshotUnreadable(Exception):
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    """What a written or restored snapshot holds."""
+    """What a written snapshot holds."""
 
     path: Path
     created_at: str
     hosts: int
-    offsets: dict[str, int]
     size_bytes: int
 
 
@@ -204,7 +203,6 @@ class SnapshotStore:
             path=final,
             created_at=body["created_at"],
             hosts=len(header["hosts"]),
-            offsets=dict(body["offsets"]),
             size_bytes=final.stat().st_size,
         )
 
