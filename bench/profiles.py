@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid5
 
 from cx_contracts.vocabulary import EligibleCountry
@@ -283,14 +283,39 @@ def _range(rng: random.Random, minimum_weeks: int) -> dict[str, str]:
     return {"start": start.isoformat(), "end": end.isoformat()}
 
 
+class _Theme(NamedTuple):
+    """What one generated organisation is about: a field's ecosystems and topics, two of its subjects."""
+
+    ecosystems: list[str]
+    topics: list[str]
+    first: tuple[str, str]
+    second: tuple[str, str]
+    activities: list[str]
+    country: str
+
+
+def _theme(rng: random.Random, *, most_activities: int, fewest_activities: int) -> _Theme:
+    ecosystems, topics, subjects = SECTORS[rng.choice(list(SECTORS))]
+    first, second = rng.sample(subjects, 2)
+    activities = rng.sample(list(ACTIVITY_WORDS), rng.randint(fewest_activities, most_activities))
+    return _Theme(ecosystems, topics, first, second, activities, rng.choice(COUNTRIES))
+
+
+def _shared_answers(rng: random.Random, theme: _Theme) -> dict[str, Any]:
+    # The answers hosts and visitors share, drawn in the same order for both (the data must not change).
+    return {
+        "ecosystems": rng.sample(theme.ecosystems, rng.randint(1, len(theme.ecosystems))),
+        "topics": rng.sample(theme.topics, rng.randint(1, len(theme.topics))),
+        "activities": theme.activities,
+        "languages": _languages(rng, theme.country),
+    }
+
+
 def host(seed: int, index: int) -> dict[str, Any]:
     """One host entry line (host_id, organisation, answers) for `index`."""
     rng = random.Random(seed * 1_000_003 + index)
-    field = rng.choice(list(SECTORS))
-    ecosystems, topics, subjects = SECTORS[field]
-    first, second = rng.sample(subjects, 2)
-    activities = rng.sample(list(ACTIVITY_WORDS), rng.randint(2, 4))
-    country = rng.choice(COUNTRIES)
+    theme = _theme(rng, most_activities=4, fewest_activities=2)
+    first, second, activities, country = theme.first, theme.second, theme.activities, theme.country
     text = " ".join(
         [
             rng.choice(OPENINGS).format(
@@ -309,10 +334,7 @@ def host(seed: int, index: int) -> dict[str, Any]:
         "host_id": str(uuid5(NAMESPACE, f"host/{seed}/{index}")),
         "organisation": _organisation(rng, index, country, "host"),
         "answers": {
-            "ecosystems": rng.sample(ecosystems, rng.randint(1, len(ecosystems))),
-            "topics": rng.sample(topics, rng.randint(1, len(topics))),
-            "activities": activities,
-            "languages": _languages(rng, country),
+            **_shared_answers(rng, theme),
             "formats": rng.choice([["physical"], ["virtual"], ["physical", "virtual"], ["physical", "virtual"]]),
             "expertise": text,
             "keywords": [first[1], second[1]],
@@ -326,11 +348,8 @@ def host(seed: int, index: int) -> dict[str, Any]:
 def visitor(seed: int, index: int) -> dict[str, Any]:
     """One application line (application_id, organisation, answers) for `index`."""
     rng = random.Random(seed * 2_000_003 + index)
-    field = rng.choice(list(SECTORS))
-    ecosystems, topics, subjects = SECTORS[field]
-    first, second = rng.sample(subjects, 2)
-    activities = rng.sample(list(ACTIVITY_WORDS), rng.randint(1, 3))
-    country = rng.choice(COUNTRIES)
+    theme = _theme(rng, most_activities=3, fewest_activities=1)
+    first, second, activities, country = theme.first, theme.second, theme.activities, theme.country
     days = rng.randint(3, 10)
     text = " ".join(
         part
@@ -346,10 +365,7 @@ def visitor(seed: int, index: int) -> dict[str, Any]:
         "application_id": str(uuid5(NAMESPACE, f"application/{seed}/{index}")),
         "organisation": _organisation(rng, index, country, "visitor"),
         "answers": {
-            "ecosystems": rng.sample(ecosystems, rng.randint(1, len(ecosystems))),
-            "topics": rng.sample(topics, rng.randint(1, len(topics))),
-            "activities": activities,
-            "languages": _languages(rng, country),
+            **_shared_answers(rng, theme),
             "formats": rng.choice([["physical"], ["physical", "virtual"], ["physical", "virtual"]]),
             "keywords": [first[1]] + ([second[1]] if rng.random() < 0.5 else []),
             "goals": text,
