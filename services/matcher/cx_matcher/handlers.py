@@ -253,8 +253,9 @@ class Matching:
     out under it, so a visitor run and a host re-match never see each other half done. The slow I/O of a run
     (publishing MatchFound, storing the application) happens outside it, between working the run out and
     keeping its result, and memory changes only once both succeeded: a failed write leaves memory as it was,
-    so the retry does the work again. While a run is out, its applications are "in flight": a re-match skips
-    them, and when the run is kept they are checked against every host that arrived meanwhile. The checkpoint
+    so the retry does the work again. While a run is out, its applications are "in flight": re-matching for
+    arriving hosts skips them, and when the run is kept they are checked against every host that arrived
+    meanwhile. The checkpoint
     waits until no run is in flight and holds the lock while it writes (see `checkpoint`).
     """
 
