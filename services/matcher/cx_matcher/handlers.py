@@ -255,8 +255,8 @@ class Matching:
     keeping its result, and memory changes only once both succeeded: a failed write leaves memory as it was,
     so the retry does the work again. While a run is out, its applications are "in flight": re-matching for
     arriving hosts skips them, and when the run is kept they are checked against every host that arrived
-    meanwhile. The checkpoint
-    waits until no run is in flight and holds the lock while it writes (see `checkpoint`).
+    meanwhile. The checkpoint waits until no run is in flight and holds the lock while it writes (see
+    `checkpoint`).
     """
 
     def __init__(
