@@ -14,10 +14,13 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 import common
 import profiles
-from cx_matcher.app import load_embedder
+
+from cx_matcher.adapters.embedder import Embedder
+from cx_matcher.bootstrap import load_embedder
 from cx_matcher.cli import ApplicationLine
 from cx_matcher.domain.profiles import visitor_text
 from cx_matcher.settings import Settings
@@ -25,19 +28,21 @@ from cx_matcher.settings import Settings
 
 def texts(count: int, offset: int = 50_000) -> list[str]:
     """Generated goals texts, not the ones the other benchmarks embed."""
-    return [visitor_text(ApplicationLine.model_validate(profiles.visitor(common.SEED, offset + i)).answers)
-            for i in range(count)]
+    return [
+        visitor_text(ApplicationLine.model_validate(profiles.visitor(common.SEED, offset + i)).answers)
+        for i in range(count)
+    ]
 
 
-def throughput(embedder, sample: list[str], batch: int) -> float:
+def throughput(embedder: Embedder, sample: list[str], batch: int) -> float:
     """Texts per second encoding `sample` in batches of `batch`."""
     started = time.perf_counter()
     for start in range(0, len(sample), batch):
-        embedder.encode(sample[start:start + batch])
+        embedder.encode(sample[start : start + batch])
     return len(sample) / (time.perf_counter() - started)
 
 
-def measure(embedder, count: int) -> dict:
+def measure(embedder: Embedder, count: int) -> dict[str, Any]:
     """Single-text latency percentiles and throughput with texts handed over 1, 8, 32, 64 at a time."""
     sample = texts(count)
     embedder.encode(sample[:8])  # warm-up
@@ -46,16 +51,20 @@ def measure(embedder, count: int) -> dict:
         started = time.perf_counter()
         embedder.encode([text])
         single.append(time.perf_counter() - started)
-    return {"single_text": common.percentiles(single),
-            "texts_per_second": {f"batch_{b}": round(throughput(embedder, sample, b), 1) for b in (1, 8, 32, 64)}}
+    return {
+        "single_text": common.percentiles(single),
+        "texts_per_second": {f"batch_{b}": round(throughput(embedder, sample, b), 1) for b in (1, 8, 32, 64)},
+    }
 
 
 def start_up_seconds(backend: str) -> float:
     """A fresh interpreter importing the service's loader and loading the model (ONNX: from its cache)."""
-    program = ("import time; started = time.perf_counter(); from cx_matcher.app import load_embedder; "
-               "from cx_matcher.settings import Settings; "
-               f"load_embedder(Settings(environment='test', encoder_backend={backend!r})); "
-               "print(time.perf_counter() - started)")
+    program = (
+        "import time; started = time.perf_counter(); from cx_matcher.bootstrap import load_embedder; "
+        "from cx_matcher.settings import Settings; "
+        f"load_embedder(Settings(environment='test', encoder_backend={backend!r})); "
+        "print(time.perf_counter() - started)"
+    )
     output = subprocess.run([sys.executable, "-c", program], check=True, capture_output=True, text=True).stdout
     return round(float(output.strip().splitlines()[-1]), 2)
 
@@ -65,14 +74,17 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--backends", default="onnx,torch")
     args = parser.parse_args()
-    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "backends": {}}
+    backends: dict[str, Any] = {}
+    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "backends": backends}
     for backend in args.backends.split(","):
         settings = Settings(environment="test", encoder_backend=backend)
         embedder = load_embedder(settings)
-        result["backends"][backend] = {"encoder_threads": settings.encoder_threads,
-                                       "load_seconds_fresh_process": start_up_seconds(backend),
-                                       **measure(embedder, args.texts)}
-        print(json.dumps({backend: result["backends"][backend]}), flush=True)
+        backends[backend] = {
+            "encoder_threads": settings.encoder_threads,
+            "load_seconds_fresh_process": start_up_seconds(backend),
+            **measure(embedder, args.texts),
+        }
+        print(json.dumps({backend: backends[backend]}), flush=True)
         del embedder
     common.write_result("encode", result)
     print(json.dumps(result, indent=2))

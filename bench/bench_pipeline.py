@@ -29,19 +29,29 @@ import sys
 import time
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import common
+import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from cx_contracts.events import HostAnswersSubmitted, MatchFound, VisitorAnswersSubmitted, event_headers, \
-    event_key, event_value, parse_event
+from cx_contracts.events import (
+    HostAnswersSubmitted,
+    MatchFound,
+    VisitorAnswersSubmitted,
+    event_headers,
+    event_key,
+    event_value,
+    parse_event,
+)
 from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
 from cx_kit.kafka import ensure_topics
-from cx_matcher.adapters.host_index import HostChange, HostIndex
+
+from cx_matcher import bootstrap
 from cx_matcher.adapters.snapshots import SnapshotStore
-from cx_matcher.domain.profiles import HostProfile, visitor_text
+from cx_matcher.domain.profiles import HostChange, HostProfile, visitor_text
 
 BOOTSTRAP = os.environ.get("CX_BENCH_KAFKA", "127.0.0.1:9092")
 MONGO = os.environ.get("CX_BENCH_MONGO", "mongodb://127.0.0.1:27017")
@@ -76,8 +86,10 @@ def stage_totals(port: int) -> dict[str, tuple[float, float]]:
     return {stage: (sums[stage], counts.get(stage, 0.0)) for stage in sums}
 
 
-def stage_means(after: dict[str, tuple[float, float]], before: dict[str, tuple[float, float]] | None = None,
-                ) -> dict[str, dict[str, float]]:
+def stage_means(
+    after: dict[str, tuple[float, float]],
+    before: dict[str, tuple[float, float]] | None = None,
+) -> dict[str, dict[str, float]]:
     """Per stage between two readings: how often, mean milliseconds, total seconds."""
     before = before or {}
     means = {}
@@ -85,8 +97,11 @@ def stage_means(after: dict[str, tuple[float, float]], before: dict[str, tuple[f
         seconds -= before.get(stage, (0.0, 0.0))[0]
         count -= before.get(stage, (0.0, 0.0))[1]
         if count:
-            means[stage] = {"count": int(count), "mean_ms": round(1000 * seconds / count, 2),
-                            "total_s": round(seconds, 2)}
+            means[stage] = {
+                "count": int(count),
+                "mean_ms": round(1000 * seconds / count, 2),
+                "total_s": round(seconds, 2),
+            }
     return means
 
 
@@ -95,15 +110,18 @@ async def publish_hosts(producer: AIOKafkaProducer, topic: str, hosts: list[dict
     futures = []
     for line in hosts:
         event = HostAnswersSubmitted.model_validate({**line, "revision": 1})
-        futures.append(await producer.send(topic, event_value(event), key=event_key(event),
-                                           headers=event_headers(event)))
+        futures.append(
+            await producer.send(topic, event_value(event), key=event_key(event), headers=event_headers(event))
+        )
     metadata = await asyncio.gather(*futures)
     return [(m.partition, m.offset) for m in metadata]
 
 
-def write_snapshot(directory, topic: str, hosts: list[dict], vectors, positions) -> float:
+def write_snapshot(
+    directory: Path, topic: str, hosts: list[dict[str, Any]], vectors: np.ndarray, positions: list[tuple[int, int]]
+) -> float:
     """The snapshot the service would have written after reading the host topic."""
-    index = HostIndex(vectors.shape[1])
+    index = bootstrap.host_index(common.settings(), vectors.shape[1])
     changes = []
     for line, vector, position in zip(hosts, vectors, positions, strict=True):
         event = HostAnswersSubmitted.model_validate({**line, "revision": 1})
@@ -119,6 +137,14 @@ def write_snapshot(directory, topic: str, hosts: list[dict], vectors, positions)
     started = time.perf_counter()
     SnapshotStore(directory).write(header, data)
     return time.perf_counter() - started
+
+
+def start_matcher(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The matcher as its own process (`python -m cx_matcher`), its log in bench/cache/pipeline-service.log."""
+    with open(common.CACHE / "pipeline-service.log", "w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "cx_matcher"], env=env, cwd=common.ROOT, stdout=subprocess.DEVNULL, stderr=log
+        )
 
 
 def visitor_event(line: dict) -> VisitorAnswersSubmitted:
@@ -176,16 +202,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"machine_before": common.machine(), "busiest_processes": common.busiest_processes()}
     try:
         positions = await publish_hosts(producer, namespace + HOST_ANSWERS, hosts)
-        result["snapshot_write_seconds"] = round(write_snapshot(snapshots, namespace + HOST_ANSWERS, hosts,
-                                                                host_vectors, positions), 2)
+        result["snapshot_write_seconds"] = round(
+            write_snapshot(snapshots, namespace + HOST_ANSWERS, hosts, host_vectors, positions), 2
+        )
         port = free_port()
-        env = {**os.environ, "CX_MATCHER_ENVIRONMENT": "test", "CX_MATCHER_TOPIC_NAMESPACE": namespace,
-               "CX_MATCHER_MONGO_DATABASE": database, "CX_MATCHER_SNAPSHOT_DIR": str(snapshots),
-               "CX_MATCHER_HTTP_PORT": str(port), "CX_MATCHER_LOG_LEVEL": "WARNING", "CX_MATCHER_AS_OF": "2027-01-04",
-               "CX_MATCHER_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP, "CX_MATCHER_MONGO_URL": MONGO}
+        env = {
+            **os.environ,
+            "CX_MATCHER_ENVIRONMENT": "test",
+            "CX_MATCHER_TOPIC_NAMESPACE": namespace,
+            "CX_MATCHER_MONGO_DATABASE": database,
+            "CX_MATCHER_SNAPSHOT_DIR": str(snapshots),
+            "CX_MATCHER_HTTP_PORT": str(port),
+            "CX_MATCHER_LOG_LEVEL": "WARNING",
+            "CX_MATCHER_AS_OF": "2027-01-04",
+            "CX_MATCHER_KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
+            "CX_MATCHER_MONGO_URL": MONGO,
+        }
         started = time.perf_counter()
-        service = subprocess.Popen([sys.executable, "-m", "cx_matcher"], env=env, cwd=common.ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=open(common.CACHE / "pipeline-service.log", "w"))
+        service = start_matcher(env)
         while True:
             state = status(port)
             if state and state["ready"] and len(state["visitor_topic"]["partitions"]) == 6:
@@ -194,27 +228,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("the matcher did not start; see bench/cache/pipeline-service.log")
             await asyncio.sleep(0.2)
         result["service_start_seconds"] = round(time.perf_counter() - started, 1)
-        result["service_after_start"] = {"hosts": state["index"]["hosts"], "texts_encoded": state["model"]["texts_encoded"],
-                                         "restore_seconds": state["snapshots"]["restore_seconds"],
-                                         "catch_up_seconds": state["catch_up_seconds"]}
+        result["service_after_start"] = {
+            "hosts": state["index"]["hosts"],
+            "texts_encoded": state["model"]["texts_encoded"],
+            "restore_seconds": state["snapshots"]["restore_seconds"],
+            "catch_up_seconds": state["catch_up_seconds"],
+        }
         consumer = await match_found_consumer(namespace + MATCH_FOUND)
         try:
             # Latency: one application at a time.
             for line in visitors[:10]:  # warm-up: first calls pay for lazy initialisation
                 event = visitor_event(line)
-                await producer.send_and_wait(namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event),
-                                             headers=event_headers(event))
+                await producer.send_and_wait(
+                    namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event), headers=event_headers(event)
+                )
                 await receive(consumer, {str(event.application_id)}, {}, time.monotonic() + 60)
             latencies = []
             gaps = random.Random(common.SEED)
-            for line in visitors[10:10 + args.latency]:
+            for line in visitors[10 : 10 + args.latency]:
                 # Applications arrive now and then, not back to back: the service is idle between them.
                 await asyncio.sleep(gaps.uniform(0, args.gap_ms / 1000))
                 event = visitor_event(line)
                 arrivals: dict[str, float] = {}
                 sent = time.perf_counter()
-                await producer.send_and_wait(namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event),
-                                             headers=event_headers(event))
+                await producer.send_and_wait(
+                    namespace + VISITOR_ANSWERS, event_value(event), key=event_key(event), headers=event_headers(event)
+                )
                 await receive(consumer, {str(event.application_id)}, arrivals, time.monotonic() + 60)
                 latencies.append(arrivals[str(event.application_id)] - sent)
             result["latency_one_at_a_time"] = common.percentiles(latencies)
@@ -222,25 +261,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             # The model alone on the throughput set's texts, in this process, while the service idles: before
             # and after the pipeline run, since other work on the machine comes and goes.
-            batch_lines = visitors[10 + args.latency:10 + args.latency + args.throughput]
-            from cx_matcher.app import load_embedder
+            batch_lines = visitors[10 + args.latency : 10 + args.latency + args.throughput]
             from cx_matcher.cli import ApplicationLine
-            from cx_matcher.settings import Settings
 
-            embedder = load_embedder(Settings(environment="test"))
+            embedder = bootstrap.load_embedder(common.settings())
             texts = [visitor_text(ApplicationLine.model_validate(line).answers) for line in batch_lines]
             embedder.encode(texts[:32])
 
-            def model_rate(size: int, sample: list[str]) -> float:
+            def model_rate(size: int, sample: list[str], embedder: Any = embedder) -> float:
                 started = time.perf_counter()
                 for start in range(0, len(sample), size):
-                    embedder.encode(sample[start:start + size])
+                    embedder.encode(sample[start : start + size])
                 return len(sample) / (time.perf_counter() - started)
 
             # The reference is the model at its best: texts handed over 1, 8 or 32 at a time (the encoder's own
             # batching inside a call is the service's), the fastest on a sample, then measured on all texts.
             by_size = {size: round(model_rate(size, texts[:320]), 1) for size in (1, 8, 32)}
-            best_size = max(by_size, key=by_size.get)
+            best_size = max(by_size, key=lambda size: by_size[size])
             model_before, load_before = model_rate(best_size, texts), os.getloadavg()[0]
 
             stages_before = stage_totals(port)
@@ -248,10 +285,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             events = [visitor_event(line) for line in batch_lines]
             arrivals = {}
             first_sent = time.perf_counter()
-            sends = [await producer.send(namespace + VISITOR_ANSWERS, event_value(e), key=event_key(e),
-                                         headers=event_headers(e)) for e in events]
-            receiving = asyncio.create_task(receive(consumer, {str(e.application_id) for e in events}, arrivals,
-                                                    time.monotonic() + 1200))
+            sends = [
+                await producer.send(
+                    namespace + VISITOR_ANSWERS, event_value(e), key=event_key(e), headers=event_headers(e)
+                )
+                for e in events
+            ]
+            receiving = asyncio.create_task(
+                receive(consumer, {str(e.application_id) for e in events}, arrivals, time.monotonic() + 1200)
+            )
             await asyncio.gather(*sends)
             await receiving
             elapsed = max(arrivals.values()) - first_sent
@@ -261,23 +303,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             model_after, load_after = model_rate(best_size, texts), os.getloadavg()[0]
             del embedder
             reference = (model_before + model_after) / 2
-            result["throughput"] = {"applications": len(events), "seconds": round(elapsed, 2),
-                                    "applications_per_second": round(pipeline_rate, 1),
-                                    "model_alone_texts_per_second_by_call_size_sample": by_size,
-                                    "model_alone_call_size": best_size,
-                                    "model_alone_texts_per_second_before": round(model_before, 1),
-                                    "model_alone_texts_per_second_after": round(model_after, 1),
-                                    "load_1min_before_during_after": [round(load_before, 2), round(load_pipeline, 2),
-                                                                      round(load_after, 2)],
-                                    "ratio_to_mean_of_model_runs": round(pipeline_rate / reference, 3),
-                                    "service_stages": throughput_stages}
+            result["throughput"] = {
+                "applications": len(events),
+                "seconds": round(elapsed, 2),
+                "applications_per_second": round(pipeline_rate, 1),
+                "model_alone_texts_per_second_by_call_size_sample": by_size,
+                "model_alone_call_size": best_size,
+                "model_alone_texts_per_second_before": round(model_before, 1),
+                "model_alone_texts_per_second_after": round(model_after, 1),
+                "load_1min_before_during_after": [round(load_before, 2), round(load_pipeline, 2), round(load_after, 2)],
+                "ratio_to_mean_of_model_runs": round(pipeline_rate / reference, 3),
+                "service_stages": throughput_stages,
+            }
             print(json.dumps({"throughput": result["throughput"]}), flush=True)
             result["match_found_parsed_and_valid"] = check_received()
         finally:
             await consumer.stop()
         final = status(port) or {}
-        result["service_at_end"] = {"runs": final.get("runs"), "open_applications": final.get("open_applications"),
-                                    "stages_whole_run": stage_means(stage_totals(port))}
+        result["service_at_end"] = {
+            "runs": final.get("runs"),
+            "open_applications": final.get("open_applications"),
+            "stages_whole_run": stage_means(stage_totals(port)),
+        }
     finally:
         result["machine_after"] = common.machine()
         if service is not None and service.poll() is None:
@@ -296,7 +343,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await admin.close()
         from pymongo import AsyncMongoClient
 
-        client = AsyncMongoClient(MONGO)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO)
         await client.drop_database(database)
         await client.close()
         shutil.rmtree(snapshots, ignore_errors=True)

@@ -16,16 +16,16 @@ import json
 import time
 from datetime import date
 
+import common
 import faiss
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-import common
-from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher import bootstrap
 from cx_matcher.cli import ApplicationLine, HostLine
-from cx_matcher.domain.profiles import HostProfile, VisitorProfile
+from cx_matcher.domain.profiles import HostChange, HostProfile, VisitorProfile
+from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy
-from cx_matcher.service import Ranker
 
 
 def main() -> None:
@@ -37,14 +37,18 @@ def main() -> None:
     faiss.omp_set_num_threads(1)
     threadpool_limits(1, user_api="blas")  # as the service does
     hosts, host_vectors, visitors, visitor_vectors = common.load_generated()
-    index = HostIndex(host_vectors.shape[1])
+    index = bootstrap.host_index(common.settings(), host_vectors.shape[1])
     lines = [HostLine.model_validate(h) for h in hosts]
-    index.apply([HostChange(line.host_id, HostProfile.from_answers(line.host_id, 1, line.organisation, line.answers),
-                            vector) for line, vector in zip(lines, host_vectors, strict=True)])
+    index.apply(
+        [
+            HostChange(line.host_id, HostProfile.from_answers(line.host_id, 1, line.organisation, line.answers), vector)
+            for line, vector in zip(lines, host_vectors, strict=True)
+        ]
+    )
     policy = MatchPolicy(top_n=10, as_of=date(2027, 1, 4))
     pooled = Ranker(index, candidate_pool=args.pool, max_candidate_pool=args.max_pool)
     exhaustive = Ranker(index, candidate_pool=len(index), max_candidate_pool=len(index))
-    apps = [ApplicationLine.model_validate(v) for v in visitors[:args.applications]]
+    apps = [ApplicationLine.model_validate(v) for v in visitors[: args.applications]]
     profiles = [VisitorProfile.from_answers(a.application_id, 1, a.organisation, a.answers) for a in apps]
     timings: dict[str, list[float]] = {"pool": [], "exhaustive": []}
     same, overlap, shorter = 0, [], 0
@@ -61,23 +65,31 @@ def main() -> None:
             overlap.append(len(set(mine_ids) & set(full_ids)) / len(full_ids))
         shorter += len(mine_ids) < len(full_ids)
     # As the service ranks a batch of answers: one matrix product for the batch's first pools.
-    vectors = np.ascontiguousarray(visitor_vectors[:len(profiles)])
+    vectors = np.ascontiguousarray(visitor_vectors[: len(profiles)])
     pooled.rank_many(profiles[:32], vectors[:32], policy)
     started = time.perf_counter()
-    batched = [lst for start in range(0, len(profiles), 32)
-               for lst in pooled.rank_many(profiles[start:start + 32], vectors[start:start + 32], policy)]
+    batched = [
+        lst
+        for start in range(0, len(profiles), 32)
+        for lst in pooled.rank_many(profiles[start : start + 32], vectors[start : start + 32], policy)
+    ]
     batch_ms = 1000 * (time.perf_counter() - started) / len(profiles)
     alone = [pooled.rank(profile, vector, policy) for profile, vector in zip(profiles, vectors, strict=True)]
     same_in_batches = sum([e.host_id for e in a] == [e.host_id for e in b] for a, b in zip(batched, alone, strict=True))
-    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "hosts": len(index),
-              "candidate_pool": args.pool, "max_candidate_pool": args.max_pool,
-              "applications": len(profiles),
-              "identical_top10_share": round(same / len(profiles), 4),
-              "mean_top10_overlap": round(float(np.mean(overlap)), 4),
-              "lists_shorter_than_exhaustive": shorter,
-              "rank_time": {name: common.percentiles(values) for name, values in timings.items()},
-              "batches_of_32_mean_ms_per_application": round(batch_ms, 2),
-              "batched_lists_identical_to_one_at_a_time": same_in_batches}
+    result = {
+        "machine": common.machine(),
+        "busiest_processes": common.busiest_processes(),
+        "hosts": len(index),
+        "candidate_pool": args.pool,
+        "max_candidate_pool": args.max_pool,
+        "applications": len(profiles),
+        "identical_top10_share": round(same / len(profiles), 4),
+        "mean_top10_overlap": round(float(np.mean(overlap)), 4),
+        "lists_shorter_than_exhaustive": shorter,
+        "rank_time": {name: common.percentiles(values) for name, values in timings.items()},
+        "batches_of_32_mean_ms_per_application": round(batch_ms, 2),
+        "batched_lists_identical_to_one_at_a_time": same_in_batches,
+    }
     common.write_result(f"ranking-pool{args.pool}-max{args.max_pool}", result)
     print(json.dumps(result, indent=2))
 

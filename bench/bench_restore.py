@@ -4,7 +4,7 @@
 
 The snapshot is written by the service's own code (HostIndex.snapshot_state + SnapshotStore.write) from the
 10k generated profiles (cycled, with new ids) and vectors synthesized around their real embeddings; restore
-is SnapshotStore.newest_readable + HostIndex.from_snapshot, exactly as the host reader runs it at start-up.
+is SnapshotStore.newest_readable + HostIndex.restore, exactly as the host reader runs it at start-up.
 The page cache is dropped between runs when the process may (root), so the file is read from disk.
 """
 
@@ -17,13 +17,13 @@ import shutil
 import time
 import uuid
 
+import common
 import numpy as np
 
-import common
-from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher import bootstrap
 from cx_matcher.adapters.snapshots import SnapshotStore
 from cx_matcher.cli import HostLine
-from cx_matcher.domain.profiles import HostProfile
+from cx_matcher.domain.profiles import HostChange, HostProfile
 
 
 def drop_page_cache() -> bool:
@@ -45,7 +45,8 @@ def main() -> None:
     hosts, base, _, _ = common.load_generated()
     lines = [HostLine.model_validate(h) for h in hosts]
     vectors = common.synthesize(base, args.hosts)
-    index = HostIndex(base.shape[1])
+    settings = common.settings()
+    index = bootstrap.host_index(settings, base.shape[1])
     changes = []
     for i in range(args.hosts):
         line = lines[i % len(lines)]
@@ -66,16 +67,25 @@ def main() -> None:
     for _ in range(args.repeat):
         cold.append(drop_page_cache())
         started = time.perf_counter()
-        path, read_header, read_bytes = store.newest_readable(lambda h: None)
-        restored = HostIndex.from_snapshot(read_header, read_bytes)
+        found = store.newest_readable(lambda header: None)
+        assert found is not None, "the snapshot just written reads back"
+        _, read_header, read_bytes = found
+        restored = bootstrap.host_index(settings, base.shape[1])
+        restored.restore(read_header, read_bytes)
         timings.append(time.perf_counter() - started)
         assert len(restored) == args.hosts
     probe = vectors[123]
     assert [p.host_id for p, _ in restored.search(probe, 10)] == [p.host_id for p, _ in index.search(probe, 10)]
-    result = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "hosts": args.hosts,
-              "snapshot_bytes": info.size_bytes, "write_seconds": round(write_seconds, 2),
-              "restore_seconds": [round(t, 3) for t in timings], "restore_median_seconds": round(float(np.median(timings)), 3),
-              "page_cache_dropped": all(cold)}
+    result = {
+        "machine": common.machine(),
+        "busiest_processes": common.busiest_processes(),
+        "hosts": args.hosts,
+        "snapshot_bytes": info.size_bytes,
+        "write_seconds": round(write_seconds, 2),
+        "restore_seconds": [round(t, 3) for t in timings],
+        "restore_median_seconds": round(float(np.median(timings)), 3),
+        "page_cache_dropped": all(cold),
+    }
     common.write_result("restore", result)
     print(json.dumps(result, indent=2))
 

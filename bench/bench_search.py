@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-
-import faiss
-import numpy as np
+from typing import Any
 
 import common
+import faiss
+import numpy as np
 
 EF_SEARCH = (32, 64, 128, 256, 512)
 QUERIES = 500
@@ -28,7 +28,9 @@ def vectors_for(size: int, base: np.ndarray) -> np.ndarray:
     return base[:size] if size <= len(base) else common.synthesize(base, size)
 
 
-def single_query_latency(index, queries: np.ndarray, k: int = 10, limit: int | None = None) -> tuple[dict, np.ndarray]:
+def single_query_latency(
+    index: Any, queries: np.ndarray, k: int = 10, limit: int | None = None
+) -> tuple[dict[str, float], np.ndarray]:
     """Percentiles of one-at-a-time searches, and the ids found."""
     found = np.empty((len(queries), k), dtype=np.int64)
     times = []
@@ -37,7 +39,7 @@ def single_query_latency(index, queries: np.ndarray, k: int = 10, limit: int | N
         _, ids = index.search(query.reshape(1, -1), k)
         times.append(time.perf_counter() - started)
         found[row] = ids[0]
-    return common.percentiles(times), found[:len(times)]
+    return common.percentiles(times), found[: len(times)]
 
 
 def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
@@ -45,7 +47,7 @@ def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=False)]))
 
 
-def hnsw_for(size: int, vectors: np.ndarray) -> tuple[faiss.Index, float]:
+def hnsw_for(size: int, vectors: np.ndarray) -> tuple[Any, float]:
     """The HNSW index of this size: the cached 1M one, or built now."""
     if size == 1_000_000:
         path = common.CACHE / "hnsw-1m.faiss"
@@ -69,7 +71,8 @@ def main() -> None:
     _, base, _, visitor_vectors = common.load_generated()
     queries = np.ascontiguousarray(visitor_vectors[:QUERIES])
     faiss.omp_set_num_threads(1)
-    results = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "sizes": {}}
+    sizes: dict[str, Any] = {}
+    results = {"machine": common.machine(), "busiest_processes": common.busiest_processes(), "sizes": sizes}
     for size in (int(s) for s in args.sizes.split(",")):
         vectors = vectors_for(size, base)
         flat = faiss.IndexFlatIP(vectors.shape[1])
@@ -80,12 +83,13 @@ def main() -> None:
         flat_latency, _ = single_query_latency(flat, queries, limit=200 if size >= 1_000_000 else None)
         del flat
         hnsw, build_seconds = hnsw_for(size, vectors)
-        entry = {"flat": flat_latency, "hnsw_build_seconds": round(build_seconds, 1), "hnsw": {}}
+        by_ef: dict[str, Any] = {}
+        entry = {"flat": flat_latency, "hnsw_build_seconds": round(build_seconds, 1), "hnsw": by_ef}
         for ef in EF_SEARCH:
             hnsw.hnsw.efSearch = ef
             latency, found = single_query_latency(hnsw, queries)
-            entry["hnsw"][f"ef{ef}"] = {**latency, "recall_at_10": round(recall_at_10(found, truth), 4)}
-        results["sizes"][str(size)] = entry
+            by_ef[f"ef{ef}"] = {**latency, "recall_at_10": round(recall_at_10(found, truth), 4)}
+        sizes[str(size)] = entry
         print(json.dumps({size: entry}, indent=2), flush=True)
         del hnsw, vectors
     common.write_result("search-" + args.sizes.replace(",", "-"), results)

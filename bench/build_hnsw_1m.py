@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import time
 
-import faiss
-
 import common
+import faiss
 
 
 def main() -> None:
@@ -23,13 +22,22 @@ def main() -> None:
     faiss.omp_set_num_threads(2)
     started = time.perf_counter()
     for start in range(0, len(vectors), 100_000):
-        index.add(vectors[start:start + 100_000])
+        index.add(vectors[start : start + 100_000])
         print(f"{start + 100_000:>9} added, {time.perf_counter() - started:.0f} s", flush=True)
     seconds = time.perf_counter() - started
     faiss.write_index(index, str(common.CACHE / "hnsw-1m.faiss"))
-    (common.CACHE / "hnsw-1m.json").write_text(json.dumps({
-        "build_seconds": round(seconds, 1), "m": 32, "ef_construction": 40, "machine": common.machine(),
-        "busiest_processes": common.busiest_processes()}, indent=2))
+    (common.CACHE / "hnsw-1m.json").write_text(
+        json.dumps(
+            {
+                "build_seconds": round(seconds, 1),
+                "m": 32,
+                "ef_construction": 40,
+                "machine": common.machine(),
+                "busiest_processes": common.busiest_processes(),
+            },
+            indent=2,
+        )
+    )
     print(f"built 1M HNSW in {seconds:.0f} s")
 
 

@@ -11,9 +11,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from cx_matcher.settings import Settings
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -29,20 +32,36 @@ VISITORS = 2_000
 sys.path.insert(0, str(BENCH))
 
 
+def settings() -> Settings:
+    """The matcher's settings as the service reads them (CX_MATCHER_*), in the test environment."""
+    from cx_matcher.settings import Settings
+
+    return Settings(environment="test")
+
+
 def percentiles(seconds: Sequence[float]) -> dict[str, float]:
     """p50 / p90 / p99 / max in milliseconds."""
     values = sorted(seconds)
-    pick = lambda q: values[min(len(values) - 1, int(round(q * (len(values) - 1))))]  # noqa: E731
-    return {"n": len(values), "p50_ms": round(pick(0.50) * 1000, 2), "p90_ms": round(pick(0.90) * 1000, 2),
-            "p99_ms": round(pick(0.99) * 1000, 2), "max_ms": round(values[-1] * 1000, 2),
-            "mean_ms": round(statistics.fmean(values) * 1000, 2)}
+    pick = lambda q: values[min(len(values) - 1, round(q * (len(values) - 1)))]  # noqa: E731
+    return {
+        "n": len(values),
+        "p50_ms": round(pick(0.50) * 1000, 2),
+        "p90_ms": round(pick(0.90) * 1000, 2),
+        "p99_ms": round(pick(0.99) * 1000, 2),
+        "max_ms": round(values[-1] * 1000, 2),
+        "mean_ms": round(statistics.fmean(values) * 1000, 2),
+    }
 
 
 def machine() -> dict[str, Any]:
     """Where and under what load a figure was taken."""
     load = os.getloadavg()
-    return {"cpus": os.cpu_count(), "load_average_1_5_15": [round(x, 2) for x in load],
-            "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    return {
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15": [round(x, 2) for x in load],
+        "python": platform.python_version(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
 
 
 def busiest_processes(count: int = 5) -> list[str]:
@@ -51,7 +70,7 @@ def busiest_processes(count: int = 5) -> list[str]:
         out = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu"], capture_output=True, text=True, timeout=5)
     except Exception:
         return []
-    return [line.strip() for line in out.stdout.splitlines()[1:count + 1]]
+    return [line.strip() for line in out.stdout.splitlines()[1 : count + 1]]
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -85,7 +104,7 @@ def synthesize(base: np.ndarray, size: int, seed: int = SEED, noise: float = 0.3
         gauss = rng.standard_normal((n, base.shape[1])).astype(np.float32) * (noise / np.sqrt(base.shape[1]))
         block = first + mix * second + gauss
         block /= np.linalg.norm(block, axis=1, keepdims=True)
-        out[start:start + n] = block
+        out[start : start + n] = block
     return out
 
 

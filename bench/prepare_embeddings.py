@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
-
 import common
+import numpy as np
 import profiles
-from cx_matcher.app import load_embedder
+
+from cx_matcher.bootstrap import load_embedder
 from cx_matcher.cli import ApplicationLine, HostLine
 from cx_matcher.domain.profiles import host_text, visitor_text
 from cx_matcher.settings import Settings

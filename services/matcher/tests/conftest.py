@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -33,10 +33,35 @@ MATCHER_TOPICS = (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND)
 @pytest.fixture(scope="session")
 def embedder() -> Any:
     """all-MiniLM-L6-v2, loaded once for the whole test session (loading torch takes seconds)."""
-    from cx_matcher.app import load_embedder
+    from cx_matcher.bootstrap import load_embedder
     from cx_matcher.settings import Settings
 
     return load_embedder(Settings(environment="test"))
+
+
+class CountingEmbedder:
+    """Wraps an embedder and counts the texts it encodes (tests prove a restore re-embeds nothing)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.path = getattr(inner, "path", None)
+        self.max_tokens = getattr(inner, "max_tokens", None)
+        self.backend = inner.backend
+        self.texts_encoded = 0
+        self.texts: list[str] = []
+
+    def encode(self, texts: Any) -> Any:
+        """Encode with the wrapped embedder, remembering the texts."""
+        self.texts.extend(texts)
+        return self._inner.encode(texts)
+
+
+@pytest.fixture
+def counting_embedder(embedder: Any) -> Callable[[], CountingEmbedder]:
+    """`model = counting_embedder()`: the session's model, counting the texts it encodes (`model.texts`)."""
+    return lambda: CountingEmbedder(embedder)
 
 
 class Namespace:
@@ -54,31 +79,41 @@ class Namespace:
     async def publish(self, *events: AnyEvent) -> None:
         """Publish events (a Withdrawn descriptor as a tombstone) on their namespaced topics, in order."""
         for event in events:
-            await self.producer.send_and_wait(self.topic(event.TOPIC), event_value(event), key=event_key(event),
-                                              headers=event_headers(event))
+            await self.producer.send_and_wait(
+                self.topic(event.TOPIC), event_value(event), key=event_key(event), headers=event_headers(event)
+            )
 
     async def publish_raw(self, name: str, value: bytes | None, key: bytes, headers: list | None = None) -> None:
         """Publish any bytes (a malformed record) on a namespaced topic."""
         await self.producer.send_and_wait(self.topic(name), value, key=key, headers=headers or [])
 
-    async def match_found(self, *, count: int, where: Callable[[MatchFound], bool] = lambda e: True,
-                          timeout: float = 60.0) -> list[MatchFound]:
+    async def match_found(
+        self, *, count: int, where: Callable[[MatchFound], bool] = lambda e: True, timeout: float = 60.0
+    ) -> list[MatchFound]:
         """Read MatchFound events until `count` of them satisfy `where`; returns those."""
 
         def parsed(records: list[ConsumerRecord]) -> list[MatchFound]:
             events = [parse_event(MATCH_FOUND, r.value, r.headers, key=r.key) for r in records]
             return [e for e in events if isinstance(e, MatchFound) and where(e)]
 
-        records = await read_topic(self.infrastructure.kafka_bootstrap, self.topic(MATCH_FOUND),
-                                   until=lambda rs: len(parsed(rs)) >= count, timeout=timeout)
+        records = await read_topic(
+            self.infrastructure.kafka_bootstrap,
+            self.topic(MATCH_FOUND),
+            until=lambda rs: len(parsed(rs)) >= count,
+            timeout=timeout,
+        )
         return parsed(records)
 
     async def read_all(self, name: str) -> list[ConsumerRecord]:
         """Every record on a namespaced topic now (read to its current end)."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.infrastructure.kafka_bootstrap, group_id=None,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.infrastructure.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
         await consumer.start()
         try:
             topic = self.topic(name)
@@ -101,7 +136,7 @@ class Namespace:
     async def all_match_found(self) -> list[MatchFound]:
         """Every MatchFound on the topic now."""
         records = await self.read_all(MATCH_FOUND)
-        return [parse_event(MATCH_FOUND, r.value, r.headers, key=r.key) for r in records]  # type: ignore[misc]
+        return [cast(MatchFound, parse_event(MATCH_FOUND, r.value, r.headers, key=r.key)) for r in records]
 
 
 @pytest.fixture
@@ -130,10 +165,12 @@ async def namespace(infrastructure: Infrastructure) -> AsyncIterator[Namespace]:
 
 
 @pytest.fixture
-async def matcher_settings(infrastructure: Infrastructure, namespace: Namespace,
-                           tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+async def matcher_settings(
+    infrastructure: Infrastructure, namespace: Namespace, tmp_path: Path
+) -> AsyncIterator[Callable[..., Any]]:
     """Settings of a matcher on the test's topics and its own database (dropped after); keywords override."""
     from cx_kit.mongo import connect_mongo
+
     from cx_matcher.settings import Settings
 
     database = f"matcher_{uuid.uuid4().hex[:10]}"
@@ -195,3 +232,32 @@ def http() -> Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]:
 
     return client
 
+
+class Outage(ConnectionError):
+    """The fault a test injects: the store or the broker does not answer, once."""
+
+
+@pytest.fixture
+def fail_once() -> Callable[..., tuple[Callable[..., Awaitable[Any]], list[Any]]]:
+    """`wrapped, calls = fail_once(call, when=...)`: `call`, except that the first call `when` accepts raises Outage.
+
+    `calls` lists the arguments of every call made.
+    """
+
+    def wrap(
+        call: Callable[..., Awaitable[Any]], *, when: Callable[..., bool] = lambda *args: True
+    ) -> tuple[Callable[..., Awaitable[Any]], list[Any]]:
+        calls: list[Any] = []
+        failed = False
+
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            nonlocal failed
+            calls.append(args)
+            if not failed and when(*args):
+                failed = True
+                raise Outage("injected by the test")
+            return await call(*args, **kwargs)
+
+        return wrapped, calls
+
+    return wrap

@@ -32,17 +32,38 @@ class ModelUnavailable(RuntimeError):
 
 
 class Embedder(Protocol):
-    """Turns texts into L2-normalised float32 vectors."""
+    """A loaded model: turns texts into L2-normalised float32 vectors, and says what it is (for the status)."""
 
-    name: str
-    dimension: int
-    backend: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def path(self) -> Path | None: ...
+
+    @property
+    def max_tokens(self) -> int | None: ...
+
+    @property
+    def texts_encoded(self) -> int: ...
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def load_embedder_from(path: Path, *, name: str, backend: EncoderBackend = "onnx", threads: int = 0,
-                       faiss_threads: int = 1, cache_dir: Path | None = None) -> SentenceEmbedder | OnnxEmbedder:
+def load_embedder_from(
+    path: Path,
+    *,
+    name: str,
+    backend: EncoderBackend = "onnx",
+    threads: int = 0,
+    faiss_threads: int = 1,
+    cache_dir: Path | None = None,
+) -> SentenceEmbedder | OnnxEmbedder:
     """Load the model in `path` (never from a hub) for `backend`; raise ModelUnavailable naming the path if it
     cannot be loaded.
 
@@ -65,8 +86,10 @@ def load_embedder_from(path: Path, *, name: str, backend: EncoderBackend = "onnx
         try:
             embedder = OnnxEmbedder.load(path, name=name, threads=threads, cache_dir=cache_dir)
         except OnnxUnsupported as reason:
-            logger.warning("ONNX Runtime cannot run this model; encoding with torch",
-                           extra={"path": str(path), "reason": str(reason)})
+            logger.warning(
+                "ONNX Runtime cannot run this model; encoding with torch",
+                extra={"path": str(path), "reason": str(reason)},
+            )
             embedder = reason.reference
     if embedder is None:
         embedder = SentenceEmbedder(_load_sentence_transformer(path, threads=threads), name=name, path=path)
@@ -76,10 +99,16 @@ def load_embedder_from(path: Path, *, name: str, backend: EncoderBackend = "onnx
         raise ModelUnavailable(f"embedding model unusable: {path}: {error}") from error
     if probe.shape != (1, embedder.dimension) or not np.isfinite(probe).all():
         raise ModelUnavailable(f"embedding model unusable: {path} returned a vector of shape {probe.shape}")
-    embedder.calls = embedder.texts_encoded = 0
-    logger.info("embedding model loaded", extra={"path": str(path), "dimension": embedder.dimension,
-                                                 "backend": embedder.backend,
-                                                 "seconds": round(time.perf_counter() - started, 2)})
+    embedder.texts_encoded = 0
+    logger.info(
+        "embedding model loaded",
+        extra={
+            "path": str(path),
+            "dimension": embedder.dimension,
+            "backend": embedder.backend,
+            "seconds": round(time.perf_counter() - started, 2),
+        },
+    )
     return embedder
 
 
@@ -126,7 +155,6 @@ class SentenceEmbedder:
         self.dimension = int(model.get_embedding_dimension())
         self.max_tokens = int(model.max_seq_length)
         self.batch_size = batch_size
-        self.calls = 0
         self.texts_encoded = 0
         self._lock = threading.Lock()  # one encode at a time: both cores are already used by one
 
@@ -135,10 +163,12 @@ class SentenceEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._lock:
-            self.calls += 1
             self.texts_encoded += len(texts)
             vectors = self._model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
@@ -179,8 +209,17 @@ class OnnxEmbedder:
 
     backend = "onnx"
 
-    def __init__(self, session: Any, tokenizer: Any, *, name: str, path: Path, dimension: int, max_tokens: int,
-                 batch_size: int = 4) -> None:
+    def __init__(
+        self,
+        session: Any,
+        tokenizer: Any,
+        *,
+        name: str,
+        path: Path,
+        dimension: int,
+        max_tokens: int,
+        batch_size: int = 4,
+    ) -> None:
         self._session = session
         self._tokenizer = tokenizer
         self._inputs = [i.name for i in session.get_inputs()]
@@ -189,7 +228,6 @@ class OnnxEmbedder:
         self.dimension = dimension
         self.max_tokens = max_tokens
         self.batch_size = batch_size
-        self.calls = 0
         self.texts_encoded = 0
         self._lock = threading.Lock()  # one encode at a time: both cores are already used by one
 
@@ -203,13 +241,18 @@ class OnnxEmbedder:
                 meta = json.loads((cached / "meta.json").read_text(encoding="utf-8"))
                 return cls._from_graph(cached / "model.onnx", path, meta, name=name, threads=threads)
             except Exception as error:  # a damaged cache entry is rebuilt, not trusted
-                logger.warning("cached ONNX graph unreadable; exporting again",
-                               extra={"path": str(cached), "error": str(error)})
+                logger.warning(
+                    "cached ONNX graph unreadable; exporting again", extra={"path": str(cached), "error": str(error)}
+                )
                 shutil.rmtree(cached, ignore_errors=True)
         model = _load_sentence_transformer(path, threads=threads)
         reference = SentenceEmbedder(model, name=name, path=path)
-        meta = {"format": EXPORT_FORMAT, "model_key": key, "dimension": int(model.get_embedding_dimension()),
-                "max_tokens": int(model.max_seq_length)}
+        meta = {
+            "format": EXPORT_FORMAT,
+            "model_key": key,
+            "dimension": int(model.get_embedding_dimension()),
+            "max_tokens": int(model.max_seq_length),
+        }
         try:
             graph = _export(_mean_pooled_transformer(model), model.tokenizer)
             embedder = cls._from_graph(graph, path, meta, name=name, threads=threads)
@@ -226,10 +269,17 @@ class OnnxEmbedder:
         return embedder
 
     @classmethod
-    def _from_graph(cls, graph: bytes | Path, path: Path, meta: dict[str, Any], *, name: str,
-                    threads: int) -> OnnxEmbedder:
-        return cls(_onnx_session(graph, threads), _tokenizer(path, int(meta["max_tokens"])), name=name, path=path,
-                   dimension=int(meta["dimension"]), max_tokens=int(meta["max_tokens"]))
+    def _from_graph(
+        cls, graph: bytes | Path, path: Path, meta: dict[str, Any], *, name: str, threads: int
+    ) -> OnnxEmbedder:
+        return cls(
+            _onnx_session(graph, threads),
+            _tokenizer(path, int(meta["max_tokens"])),
+            name=name,
+            path=path,
+            dimension=int(meta["dimension"]),
+            max_tokens=int(meta["max_tokens"]),
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of `texts` (float32, shape (len(texts), dimension)); long texts are cut at max_tokens."""
@@ -240,18 +290,16 @@ class OnnxEmbedder:
         order = np.argsort([-len(text) for text in texts], kind="stable")
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         with self._lock:
-            self.calls += 1
             self.texts_encoded += len(texts)
             for start in range(0, len(order), self.batch_size):
-                chosen = order[start:start + self.batch_size]
+                chosen = order[start : start + self.batch_size]
                 vectors[chosen] = self._encode_batch([texts[i].strip() for i in chosen])
         return vectors
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         columns = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
-        feed = {name: np.array([getattr(e, columns[name]) for e in encodings], dtype=np.int64)
-                for name in self._inputs}
+        feed = {name: np.array([getattr(e, columns[name]) for e in encodings], dtype=np.int64) for name in self._inputs}
         (token_vectors,) = self._session.run(None, feed)
         mask = feed["attention_mask"][:, :, None].astype(np.float32)
         pooled = (token_vectors * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -279,8 +327,11 @@ def _tokenizer(path: Path, max_tokens: int) -> Any:
     padding = tokenizer.padding or {}
     # The file's own settings (a fixed length of 128 for all-MiniLM-L6-v2) are not the model's: replaced.
     tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
-    tokenizer.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"),
-                             pad_type_id=padding.get("pad_type_id", 0))
+    tokenizer.enable_padding(
+        pad_id=padding.get("pad_id", 0),
+        pad_token=padding.get("pad_token", "[PAD]"),
+        pad_type_id=padding.get("pad_type_id", 0),
+    )
     return tokenizer
 
 
@@ -321,8 +372,13 @@ def _export(transformer: Any, tokenizer: Any) -> bytes:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the tracer's notes on Python branches it folds away
             torch.onnx.export(
-                TokenVectors(), tuple(example[name] for name in names), graph, input_names=names,
-                output_names=["token_vectors"], opset_version=17, dynamo=False,
+                TokenVectors(),
+                tuple(example[name] for name in names),
+                graph,  # type: ignore[arg-type]  # a file object works (and keeps the graph in memory); the hint names paths only
+                input_names=names,
+                output_names=["token_vectors"],
+                opset_version=17,
+                dynamo=False,
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "token_vectors"]},
             )
     except Exception as error:
@@ -354,21 +410,3 @@ def _store(folder: Path, graph: bytes, meta: dict[str, Any]) -> None:
             shutil.rmtree(staging, ignore_errors=True)  # another process cached it first
     except OSError as error:
         logger.warning("ONNX graph not cached", extra={"path": str(folder), "error": str(error)})
-
-
-class CountingEmbedder:
-    """Wraps an embedder and counts the texts it encodes (tests prove a restore re-embeds nothing)."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self._inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-        self.path = getattr(inner, "path", None)
-        self.max_tokens = getattr(inner, "max_tokens", None)
-        self.backend = inner.backend
-        self.texts: list[str] = []
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode with the wrapped embedder, remembering the texts."""
-        self.texts.extend(texts)
-        return self._inner.encode(texts)

@@ -10,41 +10,42 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
 import faiss
 import numpy as np
 
-from cx_matcher.domain.profiles import HostProfile, answer_masks
+from cx_matcher.domain.profiles import HostChange, HostProfile, Position, answer_masks
 from cx_matcher.domain.rules import FORMAT_BITS, RuleColumns
 
 IndexKind = Literal["flat", "hnsw"]
-Position = tuple[int, int]  # (partition, offset) of the host record the entry reflects
-
-
-@dataclass(frozen=True)
-class HostChange:
-    """One host record, as applied to the index: a new state (profile + vector) or a removal (profile None)."""
-
-    host_id: UUID
-    profile: HostProfile | None
-    vector: np.ndarray | None
-    position: Position | None = None
 
 
 class HostIndex:
     """Hosts searchable by expertise similarity, with their profiles; not thread-safe (one event loop uses it)."""
 
-    def __init__(self, dimension: int, *, kind: IndexKind = "flat", hnsw_m: int = 32, ef_construction: int = 80,
-                 ef_search: int = 128) -> None:
+    def __init__(
+        self,
+        dimension: int,
+        *,
+        kind: IndexKind = "flat",
+        hnsw_m: int = 32,
+        ef_construction: int = 80,
+        ef_search: int = 128,
+    ) -> None:
+        self.ef_search = ef_search
+        # Grows on every change, and never goes back (not even when the index is cleared or restored), so one
+        # who saw a value knows whether anything changed since; snapshots compare it.
+        self.changes = 0
+        self._reset(dimension, kind, hnsw_m, ef_construction)
+
+    def _reset(self, dimension: int, kind: IndexKind, hnsw_m: int, ef_construction: int) -> None:
         self.dimension = dimension
         self.kind: IndexKind = kind
         self.hnsw_m = hnsw_m
         self.ef_construction = ef_construction
-        self.ef_search = ef_search
-        self._faiss = self._empty_faiss()
+        self._faiss: Any = self._empty_faiss()
         self._profiles: dict[UUID, HostProfile] = {}
         self._faiss_id: dict[UUID, int] = {}
         self._host_of: dict[int, UUID] = {}
@@ -61,13 +62,13 @@ class HostIndex:
         self._positions: dict[UUID, Position] = {}
         self._next_id = 0
         self.offsets: dict[int, int] = {}  # next offset to read, per partition of the host topic
-        self.changes = 0  # grows on every applied change; snapshots compare it
         self._by_offset: dict[int, tuple[list[int], list[UUID]]] = {}
         self._by_offset_version = -1
         self._live_ids = np.zeros(0, dtype=np.int64)
         self._live_ids_version = -1
 
     def _empty_faiss(self) -> Any:
+        inner: Any
         if self.kind == "hnsw":
             inner = faiss.IndexHNSWFlat(self.dimension, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             inner.hnsw.efConstruction = self.ef_construction
@@ -75,6 +76,10 @@ class HostIndex:
         else:
             inner = faiss.IndexFlatIP(self.dimension)
         return faiss.IndexIDMap2(inner)
+
+    def _inner(self) -> Any:
+        # The flat or HNSW index inside the id map, as its own class (FAISS hands out the base class).
+        return faiss.downcast_index(self._faiss.index)
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -87,14 +92,6 @@ class HostIndex:
     def profile(self, host_id: UUID) -> HostProfile | None:
         """The current profile of a host, or None when it is not in the index."""
         return self._profiles.get(host_id)
-
-    def profiles(self) -> Iterable[HostProfile]:
-        """Every host in the index."""
-        return self._profiles.values()
-
-    def position(self, host_id: UUID) -> Position | None:
-        """Where on the host topic the host's current state was read."""
-        return self._positions.get(host_id)
 
     @property
     def dead_entries(self) -> int:
@@ -131,7 +128,7 @@ class HostIndex:
         # candidates are then scored again one query at a time, so a vector's similarities never depend on
         # the batch it came in.
         total = int(self._faiss.ntotal)
-        stored = faiss.rev_swig_ptr(faiss.downcast_index(self._faiss.index).get_xb(), total * self.dimension)
+        stored = faiss.rev_swig_ptr(self._inner().get_xb(), total * self.dimension)
         stored = stored.reshape(total, self.dimension)
         ids = faiss.vector_to_array(self._faiss.id_map)
         k = min(k, total)
@@ -153,7 +150,7 @@ class HostIndex:
         dead = self.dead_entries
         ask = min(int(self._faiss.ntotal), k + dead)
         if self.kind == "hnsw":
-            faiss.downcast_index(self._faiss.index).hnsw.efSearch = max(self.ef_search, ask)
+            self._inner().hnsw.efSearch = max(self.ef_search, ask)
         similarities, ids = self._faiss.search(query, ask)
         ids, similarities = ids[0], similarities[0]
         found = ids >= 0
@@ -193,8 +190,12 @@ class HostIndex:
 
     def rule_columns(self, ids: np.ndarray) -> RuleColumns:
         """The cheap hard-rule answers of the hosts behind FAISS ids, as arrays (for rules.may_fit)."""
-        return RuleColumns(countries=self._countries[ids], formats=self._formats[ids],
-                           language_bits=self._language_bits[ids], max_days=self._max_days[ids])
+        return RuleColumns(
+            countries=self._countries[ids],
+            formats=self._formats[ids],
+            language_bits=self._language_bits[ids],
+            max_days=self._max_days[ids],
+        )
 
     def country_number(self, country: str) -> int | None:
         """The number standing for a country in the columns, or None if no host is registered there."""
@@ -211,7 +212,7 @@ class HostIndex:
             grown = []
             for column in (self._masks, self._countries, self._formats, self._language_bits, self._max_days):
                 bigger = np.zeros((size, *column.shape[1:]), dtype=column.dtype)
-                bigger[:len(column)] = column
+                bigger[: len(column)] = column
                 grown.append(bigger)
             self._masks, self._countries, self._formats, self._language_bits, self._max_days = grown
         self._formats[faiss_id] = sum(FORMAT_BITS[f] for f in profile.formats)
@@ -240,7 +241,7 @@ class HostIndex:
                 entries.sort()
                 self._by_offset[partition] = ([offset for offset, _ in entries], [host for _, host in entries])
             self._by_offset_version = self.changes
-        changed = []
+        changed: list[HostProfile] = []
         for partition, (offsets_read, hosts) in self._by_offset.items():
             start = bisect.bisect_left(offsets_read, offsets.get(partition, 0))
             changed.extend(self._profiles[host_id] for host_id in hosts[start:])
@@ -306,22 +307,29 @@ class HostIndex:
         }
         return meta, faiss.serialize_index(self._faiss)
 
-    @classmethod
-    def from_snapshot(cls, meta: Mapping[str, Any], index_bytes: np.ndarray, *, ef_search: int = 128) -> HostIndex:
-        """Rebuild an index from `snapshot_state` output as a snapshot reads it back; no vector is re-computed."""
-        index = cls(int(meta["dimension"]), kind=meta["kind"], hnsw_m=int(meta["hnsw"]["m"]),
-                    ef_construction=int(meta["hnsw"]["ef_construction"]), ef_search=ef_search)
-        index._faiss = faiss.deserialize_index(index_bytes)
-        if index.kind == "hnsw":
-            faiss.downcast_index(index._faiss.index).hnsw.efSearch = ef_search
-        index._next_id = int(meta["next_id"])
-        index.offsets = {int(partition): int(offset) for partition, offset in meta["offsets"].items()}
+    def restore(self, meta: Mapping[str, Any], index_bytes: np.ndarray) -> None:
+        """Replace everything held with a snapshot (`snapshot_state` output as a snapshot reads it back).
+
+        No vector is re-computed; the kind and graph parameters are the snapshot's, the search width this
+        index's own.
+        """
+        self._reset(int(meta["dimension"]), meta["kind"], int(meta["hnsw"]["m"]), int(meta["hnsw"]["ef_construction"]))
+        self.changes += 1
+        self._faiss = faiss.deserialize_index(index_bytes)
+        if self.kind == "hnsw":
+            self._inner().hnsw.efSearch = self.ef_search
+        self._next_id = int(meta["next_id"])
+        self.offsets = {int(partition): int(offset) for partition, offset in meta["offsets"].items()}
         for faiss_id, position, profile in meta["hosts"]:
-            index._profiles[profile.host_id] = profile
-            index._faiss_id[profile.host_id] = faiss_id
-            index._host_of[faiss_id] = profile.host_id
-            index._profile_of[faiss_id] = profile
-            index._describe(faiss_id, profile)
+            self._profiles[profile.host_id] = profile
+            self._faiss_id[profile.host_id] = faiss_id
+            self._host_of[faiss_id] = profile.host_id
+            self._profile_of[faiss_id] = profile
+            self._describe(faiss_id, profile)
             if position is not None:
-                index._positions[profile.host_id] = (int(position[0]), int(position[1]))
-        return index
+                self._positions[profile.host_id] = (int(position[0]), int(position[1]))
+
+    def clear(self) -> None:
+        """Forget every host and every offset read."""
+        self._reset(self.dimension, self.kind, self.hnsw_m, self.ef_construction)
+        self.changes += 1

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from faststream.kafka import KafkaBroker
 
 from cx_contracts.events import MatchFound, event_headers, event_key, event_value, headers_as_text
-from cx_contracts.topics import MATCH_FOUND
-
-from cx_matcher.service import Publish
-from cx_matcher.settings import Settings
 
 DESCRIPTION = (
     "One MatchFound per matching run, keyed by application_id: the ranked hosts (best first, at most top_n), "
@@ -22,15 +16,14 @@ DESCRIPTION = (
 )
 
 
-def register_match_publisher(broker: KafkaBroker, settings: Settings) -> tuple[Publish, Any]:
-    """Declare the MatchFound publisher; returns (publish function, FastStream publisher)."""
-    publisher = broker.publisher(
-        settings.topic(MATCH_FOUND), title="match-found", description=DESCRIPTION, schema=MatchFound
-    )
+class KafkaMatchPublisher:
+    """The MatchFound publisher, declared on the broker (and so in the AsyncAPI document) when built."""
 
-    async def publish(event: MatchFound, traceparent: str | None) -> None:
-        await publisher.publish(
+    def __init__(self, broker: KafkaBroker, topic: str) -> None:
+        self._publisher = broker.publisher(topic, title="match-found", description=DESCRIPTION, schema=MatchFound)
+
+    async def publish(self, event: MatchFound, traceparent: str | None) -> None:
+        """Publish one run; returns once the broker has it (acks=all)."""
+        await self._publisher.publish(
             event_value(event), key=event_key(event), headers=headers_as_text(event_headers(event, traceparent))
         )
-
-    return publish, publisher

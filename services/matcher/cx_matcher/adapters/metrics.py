@@ -13,8 +13,11 @@ class MatcherMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.stage_seconds = Histogram(
-            "cx_matcher_stage_seconds", "Seconds spent per stage of matching (per batch or per application).",
-            ["stage"], buckets=_BUCKETS, registry=registry,
+            "cx_matcher_stage_seconds",
+            "Seconds spent per stage of matching (per batch or per application).",
+            ["stage"],
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self.runs = Counter("cx_matcher_runs", "MatchFound published, by trigger.", ["trigger"], registry=registry)
 

@@ -1,11 +1,9 @@
-"""Open applications: the ones this replica matches, in memory for re-matching, and in MongoDB for the next owner.
+"""The store of open applications in MongoDB (db `matcher`, collection `open_applications`), for the next owner.
 
-Applications are split between replicas by visitor-topic partition (one consumer group). Each replica keeps
-in memory the open applications of the partitions it owns: their goal vectors (so a new host is compared
-without re-embedding), the list last published and the host-topic offsets that list reflects. MongoDB (db
-`matcher`, collection `open_applications`) holds the same for every partition, so a replica that takes a
-partition over after a rebalance or a restart loads them instead of re-reading the topic (the store is an
-append-only log, see ApplicationStore).
+A replica keeps the open applications of the partitions it owns in memory (domain/applications.py); the
+store holds the same for every partition, so a replica that takes a partition over after a rebalance or a
+restart loads them instead of re-reading the topic. The store is an append-only log (see MongoApplicationStore);
+its document format, including the compact record of a visitor profile, is defined here.
 """
 
 from __future__ import annotations
@@ -15,8 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,88 +21,50 @@ import numpy as np
 from bson import Binary
 from pymongo.asynchronous.collection import AsyncCollection
 
+from cx_matcher.domain.applications import OpenApplication
 from cx_matcher.domain.profiles import VisitorProfile
 from cx_matcher.domain.ranking import RankedHost
 
 
-@dataclass
-class OpenApplication:
-    """An application this replica answers for, with what it was last told."""
-
-    profile: VisitorProfile
-    vector: np.ndarray
-    partition: int
-    event_id: UUID
-    matches: list[RankedHost] = field(default_factory=list)
-    ranked_at: dict[int, int] = field(default_factory=dict)  # host-topic partition -> next offset, when ranked
-    stored_as: str | None = None  # id of the store document holding this version
-
-    @property
-    def application_id(self) -> UUID:
-        """The application's id."""
-        return self.profile.application_id
-
-    @property
-    def revision(self) -> int:
-        """The application revision last matched."""
-        return self.profile.revision
+def profile_record(profile: VisitorProfile) -> dict[str, Any]:
+    """A visitor profile in the compact JSON-ready form the store keeps."""
+    return {
+        "id": str(profile.application_id),
+        "rev": profile.revision,
+        "c": profile.country,
+        "eco": sorted(profile.ecosystems),
+        "top": sorted(profile.topics),
+        "act": sorted(profile.activities),
+        "lang": sorted(profile.languages),
+        "fmt": sorted(profile.formats),
+        "kw": [" ".join(form) for form in profile.keywords],  # flat: FerretDB stores no nested arrays
+        "pref": sorted(profile.preferred_countries),
+        "excl": sorted(profile.excluded_countries),
+        "days": profile.days,
+        "win": None if profile.travel_window is None else [d.toordinal() for d in profile.travel_window],
+        "n": profile.participants,
+    }
 
 
-class OpenApplications:
-    """The open applications of the partitions this replica owns, with their vectors stacked for re-matching."""
-
-    def __init__(self, dimension: int) -> None:
-        self.dimension = dimension
-        self._by_id: dict[UUID, OpenApplication] = {}
-        self._matrix: np.ndarray | None = None
-        self._order: list[UUID] = []
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def __contains__(self, application_id: object) -> bool:
-        return application_id in self._by_id
-
-    def get(self, application_id: UUID) -> OpenApplication | None:
-        """The open application, or None."""
-        return self._by_id.get(application_id)
-
-    def all(self) -> list[OpenApplication]:
-        """Every open application held."""
-        return list(self._by_id.values())
-
-    def put(self, application: OpenApplication) -> None:
-        """Add or replace an application."""
-        replaced = self._by_id.get(application.application_id)
-        self._by_id[application.application_id] = application
-        if replaced is None or not np.array_equal(replaced.vector, application.vector):
-            self._matrix = None
-
-    def remove(self, application_id: UUID) -> OpenApplication | None:
-        """Forget an application (withdrawn); returns it if it was held."""
-        removed = self._by_id.pop(application_id, None)
-        if removed is not None:
-            self._matrix = None
-        return removed
-
-    def drop_partitions(self, partitions: Iterable[int]) -> int:
-        """Forget the applications of partitions this replica no longer owns; returns how many."""
-        gone = set(partitions)
-        doomed = [app_id for app_id, app in self._by_id.items() if app.partition in gone]
-        for application_id in doomed:
-            del self._by_id[application_id]
-        if doomed:
-            self._matrix = None
-        return len(doomed)
-
-    def goal_matrix(self) -> tuple[list[OpenApplication], np.ndarray]:
-        """The applications and their goal vectors stacked (one row each), rebuilt only after changes."""
-        if self._matrix is None:
-            self._order = list(self._by_id)
-            rows = [self._by_id[application_id].vector for application_id in self._order]
-            self._matrix = (np.vstack(rows).astype(np.float32) if rows
-                            else np.zeros((0, self.dimension), dtype=np.float32))
-        return [self._by_id[application_id] for application_id in self._order], self._matrix
+def profile_from_record(record: Mapping[str, Any]) -> VisitorProfile:
+    """Read back `profile_record`'s output."""
+    window = record["win"]
+    return VisitorProfile(
+        application_id=UUID(record["id"]),
+        revision=record["rev"],
+        country=record["c"],
+        ecosystems=frozenset(record["eco"]),
+        topics=frozenset(record["top"]),
+        activities=frozenset(record["act"]),
+        languages=frozenset(record["lang"]),
+        formats=frozenset(record["fmt"]),
+        keywords=tuple(tuple(form.split(" ")) for form in record["kw"]),
+        preferred_countries=frozenset(record["pref"]),
+        excluded_countries=frozenset(record["excl"]),
+        days=record["days"],
+        travel_window=None if window is None else (date.fromordinal(window[0]), date.fromordinal(window[1])),
+        participants=record["n"],
+    )
 
 
 def _match_row(entry: RankedHost) -> list[Any]:
@@ -114,11 +73,15 @@ def _match_row(entry: RankedHost) -> list[Any]:
 
 def _ranked_host(row: Sequence[Any]) -> RankedHost:
     host_id, rank, score, explanation = row
-    return RankedHost(host_id=UUID(host_id), rank=int(rank), score=float(score),
-                      explanation={name: float(part) for name, part in explanation.items()})
+    return RankedHost(
+        host_id=UUID(host_id),
+        rank=int(rank),
+        score=float(score),
+        explanation={name: float(part) for name, part in explanation.items()},
+    )
 
 
-class ApplicationStore:
+class MongoApplicationStore:
     """Open applications in MongoDB as an append-only log: versions, withdrawals and checkpoints are inserts.
 
     FerretDB 1.x (the local store) answers a query, update or delete by `_id` list by scanning the whole
@@ -151,9 +114,13 @@ class ApplicationStore:
             "vector": Binary(np.asarray(application.vector, dtype="<f4").tobytes()),
             # Profile and list as one JSON text: FerretDB stores a flat field in half the time of the nested
             # documents (measured: 18 ms instead of 42 ms for a batch of 32), and nothing queries inside them.
-            "state": json.dumps({"profile": application.profile.to_record(),
-                                 "matches": [_match_row(entry) for entry in application.matches]},
-                                separators=(",", ":")),
+            "state": json.dumps(
+                {
+                    "profile": profile_record(application.profile),
+                    "matches": [_match_row(entry) for entry in application.matches],
+                },
+                separators=(",", ":"),
+            ),
             "ranked_at": {str(partition): offset for partition, offset in application.ranked_at.items()},
             "written_at": datetime.now(UTC),
         }
@@ -162,7 +129,7 @@ class ApplicationStore:
     def _application(document: Mapping[str, Any]) -> OpenApplication:
         state = json.loads(document["state"])
         return OpenApplication(
-            profile=VisitorProfile.from_record(state["profile"]),
+            profile=profile_from_record(state["profile"]),
             vector=np.frombuffer(bytes(document["vector"]), dtype="<f4").astype(np.float32),
             partition=int(document["partition"]),
             event_id=UUID(document["event_id"]),
@@ -183,18 +150,36 @@ class ApplicationStore:
     async def withdraw(self, withdrawn: Sequence[tuple[UUID, int]]) -> None:
         """Record that applications (id, visitor-topic partition) were withdrawn."""
         if withdrawn:
-            await self._collection.insert_many([
-                {"_id": self._next_id(str(application_id)), "kind": "withdrawn",
-                 "application_id": str(application_id), "partition": partition, "written_at": datetime.now(UTC)}
-                for application_id, partition in withdrawn], ordered=False)
+            await self._collection.insert_many(
+                [
+                    {
+                        "_id": self._next_id(str(application_id)),
+                        "kind": "withdrawn",
+                        "application_id": str(application_id),
+                        "partition": partition,
+                        "written_at": datetime.now(UTC),
+                    }
+                    for application_id, partition in withdrawn
+                ],
+                ordered=False,
+            )
 
     async def mark_checked(self, partitions: Sequence[int], offsets: Mapping[int, int]) -> None:
         """Every open application of `partitions` has been checked against the hosts up to `offsets`."""
         if partitions:
-            await self._collection.insert_many([
-                {"_id": self._next_id(f"checkpoint-{partition}"), "kind": "checkpoint", "partition": partition,
-                 "offsets": {str(p): o for p, o in offsets.items()}, "written_at": datetime.now(UTC)}
-                for partition in partitions], ordered=False)
+            await self._collection.insert_many(
+                [
+                    {
+                        "_id": self._next_id(f"checkpoint-{partition}"),
+                        "kind": "checkpoint",
+                        "partition": partition,
+                        "offsets": {str(p): o for p, o in offsets.items()},
+                        "written_at": datetime.now(UTC),
+                    }
+                    for partition in partitions
+                ],
+                ordered=False,
+            )
 
     async def load(self, partitions: Iterable[int]) -> list[OpenApplication]:
         """The open applications of the given visitor-topic partitions: each one's newest version, checked
@@ -236,12 +221,14 @@ class ApplicationStore:
             return 0
         newest_checkpoint: dict[str, str] = {}
         async for document in self._collection.find(
-                {"partition": {"$in": list(partitions)}, "kind": "checkpoint"}, projection={"_id": 1}):
+            {"partition": {"$in": list(partitions)}, "kind": "checkpoint"}, projection={"_id": 1}
+        ):
             series = document["_id"].split("/", 1)[0]
             newest_checkpoint[series] = max(newest_checkpoint.get(series, ""), document["_id"])
         keep = set(current) | set(newest_checkpoint.values())
         result = await self._collection.delete_many(
-            {"partition": {"$in": list(partitions)}, "_id": {"$nin": sorted(keep)}})
+            {"partition": {"$in": list(partitions)}, "_id": {"$nin": sorted(keep)}}
+        )
         return result.deleted_count
 
 
@@ -250,4 +237,6 @@ def _newer(document: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
     if (document.get("kind") == "withdrawn") != (than.get("kind") == "withdrawn"):
         return document.get("kind") == "withdrawn"
     return (document.get("revision", 0), document["_id"].rsplit("/", 1)[-1]) > (
-        than.get("revision", 0), than["_id"].rsplit("/", 1)[-1])
+        than.get("revision", 0),
+        than["_id"].rsplit("/", 1)[-1],
+    )

@@ -49,12 +49,11 @@ class SnapshotUnreadable(Exception):
 
 @dataclass(frozen=True)
 class SnapshotInfo:
-    """What a written or restored snapshot holds."""
+    """What a written snapshot holds."""
 
     path: Path
     created_at: str
     hosts: int
-    offsets: dict[str, int]
     size_bytes: int
 
 
@@ -102,14 +101,18 @@ def encode_hosts(entries: Sequence[HostEntry]) -> tuple[dict[str, Any], dict[str
             columns[name][row] = sets.id(tuple(sorted(getattr(profile, name))))
         columns["keywords"][row] = keyword_lists.id(tuple(" ".join(form) for form in profile.keywords))
         columns["availability"][row] = period_lists.id(
-            tuple((start.toordinal(), end.toordinal()) for start, end in profile.availability))
+            tuple((start.toordinal(), end.toordinal()) for start, end in profile.availability)
+        )
         columns["max_days"][row] = profile.max_days
         columns["capacity"][row] = profile.capacity
     if n:
         columns["host_id"] = np.frombuffer(bytes(ids), dtype=np.uint8).reshape(n, 16)
-    tables = {"countries": countries.values(), "sets": [list(v) for v in sets.values()],
-              "keyword_lists": [list(v) for v in keyword_lists.values()],
-              "period_lists": [[list(p) for p in v] for v in period_lists.values()]}
+    tables = {
+        "countries": countries.values(),
+        "sets": [list(v) for v in sets.values()],
+        "keyword_lists": [list(v) for v in keyword_lists.values()],
+        "period_lists": [[list(p) for p in v] for v in period_lists.values()],
+    }
     return tables, columns
 
 
@@ -118,8 +121,9 @@ def decode_hosts(tables: dict[str, Any], columns: dict[str, np.ndarray]) -> list
     countries = tables["countries"]
     sets = [frozenset(values) for values in tables["sets"]]
     keyword_lists = [tuple(tuple(form.split(" ")) for form in forms) for forms in tables["keyword_lists"]]
-    period_lists = [tuple((date.fromordinal(a), date.fromordinal(b)) for a, b in periods)
-                    for periods in tables["period_lists"]]
+    period_lists = [
+        tuple((date.fromordinal(a), date.fromordinal(b)) for a, b in periods) for periods in tables["period_lists"]
+    ]
     n = len(columns["faiss_id"])
     ids = columns["host_id"].tobytes()
     as_lists = {name: column.tolist() for name, column in columns.items() if name != "host_id"}
@@ -128,11 +132,14 @@ def decode_hosts(tables: dict[str, Any], columns: dict[str, np.ndarray]) -> list
     for row in range(n):
         partition = as_lists["partition"][row]
         profile = HostProfile(
-            host_id=UUID(bytes=ids[row * 16:(row + 1) * 16]),
+            host_id=UUID(bytes=ids[row * 16 : (row + 1) * 16]),
             revision=as_lists["revision"][row],
             country=countries[as_lists["country"][row]],
-            ecosystems=sets[eco[row]], topics=sets[top[row]], activities=sets[act[row]],
-            languages=sets[lang[row]], formats=sets[fmt[row]],
+            ecosystems=sets[eco[row]],
+            topics=sets[top[row]],
+            activities=sets[act[row]],
+            languages=sets[lang[row]],
+            formats=sets[fmt[row]],
             keywords=keyword_lists[as_lists["keywords"][row]],
             availability=period_lists[as_lists["availability"][row]],
             max_days=as_lists["max_days"][row],
@@ -166,9 +173,16 @@ class SnapshotStore:
         created = datetime.now(UTC)
         body = {key: value for key, value in header.items() if key != "hosts"}
         tables, columns = encode_hosts(header["hosts"])
-        body.update(format=FORMAT_VERSION, created_at=created.isoformat(), host_count=len(header["hosts"]),
-                    tables=tables, columns=[{"name": name, "dtype": column.dtype.str, "shape": list(column.shape)}
-                                            for name, column in columns.items()])
+        body.update(
+            format=FORMAT_VERSION,
+            created_at=created.isoformat(),
+            host_count=len(header["hosts"]),
+            tables=tables,
+            columns=[
+                {"name": name, "dtype": column.dtype.str, "shape": list(column.shape)}
+                for name, column in columns.items()
+            ],
+        )
         text = json.dumps(body, separators=(",", ":")).encode()
         name = f"hosts-{created:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:8]}{SUFFIX}"
         final = self.directory / name
@@ -178,25 +192,29 @@ class SnapshotStore:
             file.write(struct.pack("<Q", len(text)))
             file.write(text)
             for column in columns.values():
-                file.write(memoryview(np.ascontiguousarray(column)).cast("B"))
-            file.write(memoryview(np.ascontiguousarray(index_bytes, dtype=np.uint8)))
+                file.write(np.ascontiguousarray(column).data.cast("B"))
+            file.write(np.ascontiguousarray(index_bytes, dtype=np.uint8).data)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, final)
         self._sync_directory()
         self._prune()
-        return SnapshotInfo(path=final, created_at=body["created_at"], hosts=len(header["hosts"]),
-                            offsets=dict(body["offsets"]), size_bytes=final.stat().st_size)
+        return SnapshotInfo(
+            path=final,
+            created_at=body["created_at"],
+            hosts=len(header["hosts"]),
+            size_bytes=final.stat().st_size,
+        )
 
     def read(self, path: Path) -> tuple[dict[str, Any], np.ndarray]:
         """The header, with `hosts` as (faiss id, position, HostProfile) triples, and the FAISS bytes."""
         try:
             data = Path(path).read_bytes()
-            if data[:len(MAGIC)] != MAGIC:
+            if data[: len(MAGIC)] != MAGIC:
                 raise SnapshotUnreadable(f"{path} is not a matcher snapshot of this format")
             (length,) = struct.unpack_from("<Q", data, len(MAGIC))
             start = len(MAGIC) + 8
-            header = json.loads(data[start:start + length])
+            header = json.loads(data[start : start + length])
             cursor = start + length
             columns = {}
             for spec in header.pop("columns"):
@@ -206,7 +224,8 @@ class SnapshotStore:
                 if cursor + size > len(data):
                     raise SnapshotUnreadable(f"{path}: truncated in column {spec['name']}")
                 columns[spec["name"]] = np.frombuffer(data, dtype=dtype, count=count, offset=cursor).reshape(
-                    spec["shape"])
+                    spec["shape"]
+                )
                 cursor += size
             index_bytes = np.frombuffer(data, dtype=np.uint8, offset=cursor)
             header["hosts"] = decode_hosts(header.pop("tables"), columns)
@@ -238,7 +257,7 @@ class SnapshotStore:
         return None
 
     def _prune(self) -> None:
-        for old in self.paths()[self.keep:]:
+        for old in self.paths()[self.keep :]:
             old.unlink(missing_ok=True)
         for leftover in self.directory.glob(f".hosts-*{SUFFIX}.tmp"):
             # A temporary file older than a minute was left by a crash while writing.

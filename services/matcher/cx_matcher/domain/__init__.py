@@ -1,1 +1,2 @@
-"""The matcher's rules and models: profiles, hard rules, the blended score, ranking and runs. No I/O."""
+"""The matcher's rules and models: profiles, hard rules, the blended score, ranking, the Ranker, the open
+applications held, and runs. No I/O."""

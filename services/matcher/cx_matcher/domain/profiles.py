@@ -2,7 +2,8 @@
 
 A profile is built once from an event's answers (or a file line) and kept in memory and in snapshots: sets
 instead of lists, keywords already normalised, availability merged into contiguous periods. Free text is
-not kept; its embedding lives in the index.
+not kept; its embedding lives in the index. How profiles are stored is the adapters' business
+(adapters/snapshots.py, adapters/open_applications.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
+
+import numpy as np
 
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
 from cx_contracts.vocabulary import Activity, Ecosystem, Topic
@@ -32,8 +35,11 @@ _ACTIVITY_BIT = {value.value: 1 << bit for bit, value in enumerate(Activity)}
 
 def answer_masks(ecosystems: Iterable[str], topics: Iterable[str], activities: Iterable[str]) -> tuple[int, int, int]:
     """Ecosystems, topics and activities as bit masks (one bit per value of each closed list)."""
-    return (sum(_ECOSYSTEM_BIT[e] for e in ecosystems), sum(_TOPIC_BIT[t] for t in topics),
-            sum(_ACTIVITY_BIT[a] for a in activities))
+    return (
+        sum(_ECOSYSTEM_BIT[e] for e in ecosystems),
+        sum(_TOPIC_BIT[t] for t in topics),
+        sum(_ACTIVITY_BIT[a] for a in activities),
+    )
 
 
 def normalise_keyword(keyword: str) -> KeywordForm:
@@ -77,11 +83,9 @@ def merge_periods(periods: Iterable[Period]) -> tuple[Period, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class HostProfile:
-    """A host's catalogue entry as the matcher reads it."""
+class SharedAnswers:
+    """What hosts and visitors both answer, read the same way for both."""
 
-    host_id: UUID
-    revision: int
     country: str
     ecosystems: frozenset[str]
     topics: frozenset[str]
@@ -89,6 +93,27 @@ class HostProfile:
     languages: frozenset[str]
     formats: frozenset[str]
     keywords: tuple[KeywordForm, ...]
+
+
+def _shared_answers(organisation: OrganisationState, answers: HostAnswersState | VisitorAnswersState) -> dict[str, Any]:
+    """The SharedAnswers fields of an organisation and its answers."""
+    return {
+        "country": organisation.country,
+        "ecosystems": frozenset(answers.ecosystems),
+        "topics": frozenset(answers.topics),
+        "activities": frozenset(answers.activities),
+        "languages": frozenset(answers.languages),
+        "formats": frozenset(answers.formats),
+        "keywords": normalise_keywords(answers.keywords),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class HostProfile(SharedAnswers):
+    """A host's catalogue entry as the matcher reads it."""
+
+    host_id: UUID
+    revision: int
     availability: tuple[Period, ...]  # merged; empty means any time
     max_days: int
     capacity: int
@@ -101,13 +126,7 @@ class HostProfile:
         return cls(
             host_id=host_id,
             revision=revision,
-            country=organisation.country,
-            ecosystems=frozenset(answers.ecosystems),
-            topics=frozenset(answers.topics),
-            activities=frozenset(answers.activities),
-            languages=frozenset(answers.languages),
-            formats=frozenset(answers.formats),
-            keywords=normalise_keywords(answers.keywords),
+            **_shared_answers(organisation, answers),
             availability=merge_periods((period.start, period.end) for period in answers.availability),
             max_days=answers.max_days,
             capacity=answers.capacity,
@@ -115,18 +134,11 @@ class HostProfile:
 
 
 @dataclass(frozen=True, slots=True)
-class VisitorProfile:
+class VisitorProfile(SharedAnswers):
     """A visitor's application as the matcher reads it."""
 
     application_id: UUID
     revision: int
-    country: str
-    ecosystems: frozenset[str]
-    topics: frozenset[str]
-    activities: frozenset[str]
-    languages: frozenset[str]
-    formats: frozenset[str]
-    keywords: tuple[KeywordForm, ...]
     preferred_countries: frozenset[str]
     excluded_countries: frozenset[str]
     days: int
@@ -142,13 +154,7 @@ class VisitorProfile:
         return cls(
             application_id=application_id,
             revision=revision,
-            country=organisation.country,
-            ecosystems=frozenset(answers.ecosystems),
-            topics=frozenset(answers.topics),
-            activities=frozenset(answers.activities),
-            languages=frozenset(answers.languages),
-            formats=frozenset(answers.formats),
-            keywords=normalise_keywords(answers.keywords),
+            **_shared_answers(organisation, answers),
             preferred_countries=frozenset(answers.preferred_countries),
             excluded_countries=frozenset(answers.excluded_countries),
             days=answers.days,
@@ -156,45 +162,18 @@ class VisitorProfile:
             participants=answers.participants,
         )
 
-    def to_record(self) -> dict[str, Any]:
-        """A compact JSON-ready form for the store of open applications."""
-        return {
-            "id": str(self.application_id),
-            "rev": self.revision,
-            "c": self.country,
-            "eco": sorted(self.ecosystems),
-            "top": sorted(self.topics),
-            "act": sorted(self.activities),
-            "lang": sorted(self.languages),
-            "fmt": sorted(self.formats),
-            "kw": [" ".join(form) for form in self.keywords],  # flat: FerretDB stores no nested arrays
-            "pref": sorted(self.preferred_countries),
-            "excl": sorted(self.excluded_countries),
-            "days": self.days,
-            "win": None if self.travel_window is None else [d.toordinal() for d in self.travel_window],
-            "n": self.participants,
-        }
 
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> VisitorProfile:
-        """Read back `to_record`'s output."""
-        window = record["win"]
-        return cls(
-            application_id=UUID(record["id"]),
-            revision=record["rev"],
-            country=record["c"],
-            ecosystems=frozenset(record["eco"]),
-            topics=frozenset(record["top"]),
-            activities=frozenset(record["act"]),
-            languages=frozenset(record["lang"]),
-            formats=frozenset(record["fmt"]),
-            keywords=tuple(tuple(form.split(" ")) for form in record["kw"]),
-            preferred_countries=frozenset(record["pref"]),
-            excluded_countries=frozenset(record["excl"]),
-            days=record["days"],
-            travel_window=None if window is None else (date.fromordinal(window[0]), date.fromordinal(window[1])),
-            participants=record["n"],
-        )
+Position = tuple[int, int]  # (partition, offset) of the host record a profile was read from
+
+
+@dataclass(frozen=True)
+class HostChange:
+    """One host record, as applied to the index: a new state (profile + vector) or a removal (profile None)."""
+
+    host_id: UUID
+    profile: HostProfile | None
+    vector: np.ndarray | None
+    position: Position | None = None
 
 
 def _with_keywords(text: str, keywords: Sequence[str]) -> str:

@@ -1,15 +1,16 @@
 """Ranking: hard rules first, then the blended score, best first, top N; and when a new host enters a list.
 
 The one ranking path: the live service, the preview endpoint and `cx-matcher rank` all call `rank_hosts`
-with candidates from the host index, so the same answers give the same list everywhere.
+with candidates from the host index (chosen by ranker.Ranker), so the same answers give the same list
+everywhere.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 from cx_matcher.domain.profiles import HostProfile, VisitorProfile
@@ -26,6 +27,11 @@ from cx_matcher.domain.scoring import (
 
 # Scores are sums of six values rounded to 6 decimals: bounds are compared with more slack than that adds.
 SCORE_SLACK = 1e-5
+
+
+def today_utc() -> date:
+    """Today's date in UTC: availability is counted from it."""
+    return datetime.now(UTC).date()
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,6 @@ def rank_hosts(
     candidates: Iterable[tuple[HostProfile, float]],
     policy: MatchPolicy,
     *,
-    accepted: Mapping[UUID, int] | None = None,
     limit: int | None = None,
     by_falling_similarity: bool = False,
     bounds: Sequence[float] | None = None,
@@ -70,7 +75,6 @@ def rank_hosts(
     them), or gives `bounds` (each candidate's most reachable score, see scoring.structured_bounds) in
     falling order.
     """
-    accepted = accepted or {}
     limit = policy.top_n if limit is None else limit
     if limit <= 0:
         return []
@@ -87,7 +91,7 @@ def rank_hosts(
                 break  # no later candidate can reach the list
             if by_falling_similarity and score_bound(cosine, weights) < floor:
                 break  # every later candidate is at most this similar
-        if not fits_apart_from_dates(visitor, host, accepted=accepted.get(host.host_id, 0) if accepted else 0):
+        if not fits_apart_from_dates(visitor, host):
             continue
         if full and score_without_keywords(visitor, host, cosine, weights) + keyword_weight < floor:
             continue
@@ -103,8 +107,11 @@ def rank_hosts(
     scored.sort(key=lambda item: (-item[0], item[1]))
     ranked = []
     for position, (value, _, host, parts) in enumerate(scored[:limit], start=1):
-        ranked.append(RankedHost(host_id=host.host_id, rank=position, score=value,
-                                 explanation=dict(zip(CRITERIA, parts, strict=True))))
+        ranked.append(
+            RankedHost(
+                host_id=host.host_id, rank=position, score=value, explanation=dict(zip(CRITERIA, parts, strict=True))
+            )
+        )
     return ranked
 
 

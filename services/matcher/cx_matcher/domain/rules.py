@@ -9,8 +9,9 @@ docs/matching-quality.md:
   `as_of` on, must hold at least the requested working days; and those days must not exceed the host's
   `max_days`;
 - capacity: the host's `capacity` counts exchanges, not people, so the rule is "fewer exchanges accepted
-  than the capacity". The matcher is told accepted exchanges per host (none exist in the platform yet, so
-  every published host has capacity left); `participants` is not compared with it.
+  than the capacity". The rules take the number of a host's accepted exchanges; ranking passes none, since
+  no exchanges exist in the platform yet (every published host has capacity left); `participants` is not
+  compared with it.
 """
 
 from __future__ import annotations
@@ -93,8 +94,13 @@ class RuleColumns:
     max_days: np.ndarray
 
 
-def may_fit(visitor: VisitorProfile, columns: RuleColumns, *, country_number: Callable[[str], int | None],
-            language_bit: Callable[[str], int]) -> np.ndarray:
+def may_fit(
+    visitor: VisitorProfile,
+    columns: RuleColumns,
+    *,
+    country_number: Callable[[str], int | None],
+    language_bit: Callable[[str], int],
+) -> np.ndarray:
     """For many hosts at once: False where a host surely breaks a rule other than dates and capacity.
 
     True is only a "maybe" (two languages can share a bit): fits() still decides each host that passes.

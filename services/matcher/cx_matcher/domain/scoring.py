@@ -132,34 +132,35 @@ def total(parts: Sequence[float]) -> float:
     return round(math.fsum(parts), DECIMALS)
 
 
-def blend(raw: dict[str, float], weights: ScoringWeights) -> Scored:
-    """Weight the criteria; the explanation's values sum to the score."""
-    parts = contributions([raw[name] for name in CRITERIA], weights)
-    return Scored(score=total(parts), explanation=dict(zip(CRITERIA, parts, strict=True)))
-
-
 def score(visitor: VisitorProfile, host: HostProfile, cosine: float, weights: ScoringWeights) -> Scored:
     """The blended score of `host` for `visitor`, with its explanation."""
     parts = contributions(raw_criteria(visitor, host, cosine), weights)
     return Scored(score=total(parts), explanation=dict(zip(CRITERIA, parts, strict=True)))
 
 
-def score_without_keywords(visitor: VisitorProfile, host: HostProfile, cosine: float,
-                           weights: ScoringWeights) -> float:
+def score_without_keywords(visitor: VisitorProfile, host: HostProfile, cosine: float, weights: ScoringWeights) -> float:
     """The score before the keyword criterion, unrounded: with `weights.keywords` added, an upper bound."""
     w = weights
-    return (w.semantic * min(max(cosine, 0.0), 1.0)
-            + w.ecosystems * coverage(visitor.ecosystems, host.ecosystems)
-            + w.topics * coverage(visitor.topics, host.topics)
-            + w.activities * coverage(visitor.activities, host.activities)
-            + (w.preferred_country if host.country in visitor.preferred_countries else 0.0))
+    return (
+        w.semantic * min(max(cosine, 0.0), 1.0)
+        + w.ecosystems * coverage(visitor.ecosystems, host.ecosystems)
+        + w.topics * coverage(visitor.topics, host.topics)
+        + w.activities * coverage(visitor.activities, host.activities)
+        + (w.preferred_country if host.country in visitor.preferred_countries else 0.0)
+    )
 
 
 _POPCOUNT = np.array([bin(value).count("1") for value in range(1 << 14)], dtype=np.float32)
 
 
-def structured_bounds(visitor: VisitorProfile, visitor_masks: tuple[int, int, int], host_masks: np.ndarray,
-                      preferred: np.ndarray, cosines: np.ndarray, weights: ScoringWeights) -> np.ndarray:
+def structured_bounds(
+    visitor: VisitorProfile,
+    visitor_masks: tuple[int, int, int],
+    host_masks: np.ndarray,
+    preferred: np.ndarray,
+    cosines: np.ndarray,
+    weights: ScoringWeights,
+) -> np.ndarray:
     """For many hosts at once: each one's exact score apart from keywords, plus the most keywords could add.
 
     `host_masks` holds one row (ecosystems, topics, activities bit masks) per host, `preferred` whether each
@@ -167,8 +168,9 @@ def structured_bounds(visitor: VisitorProfile, visitor_masks: tuple[int, int, in
     below the host's score, and equals it when all the visitor's keywords match.
     """
     bounds = weights.semantic * np.clip(cosines, 0.0, 1.0)
-    for column, (wanted, weight) in enumerate(zip(visitor_masks, (weights.ecosystems, weights.topics,
-                                                                  weights.activities), strict=True)):
+    for column, (wanted, weight) in enumerate(
+        zip(visitor_masks, (weights.ecosystems, weights.topics, weights.activities), strict=True)
+    ):
         if wanted and weight:
             bounds = bounds + weight * _POPCOUNT[host_masks[:, column] & wanted] / _POPCOUNT[wanted]
     bounds = bounds + weights.preferred_country * preferred

@@ -17,8 +17,7 @@ from faststream.specification import AsyncAPI
 
 from cx_kit.kafka import make_broker
 
-from cx_matcher import __version__
-from cx_matcher.adapters.match_publisher import register_match_publisher
+from cx_matcher import __version__, bootstrap
 from cx_matcher.entrypoints.host_reader import document_host_topic
 from cx_matcher.entrypoints.visitor_subscriber import register_visitor_subscriber
 from cx_matcher.settings import Settings
@@ -33,6 +32,7 @@ class _NoModel:
 
     name = "all-MiniLM-L6-v2"
     dimension = 384
+    backend = "none"
     path = None
     max_tokens = 256
     texts_encoded = 0
@@ -56,14 +56,22 @@ def asyncapi_yaml() -> str:
     broker = make_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
     document_host_topic(broker, settings)
     register_visitor_subscriber(broker, settings, _never)
-    register_match_publisher(broker, settings)
-    spec = AsyncAPI(broker, title="ClusterXchange matcher", version=__version__,
-                    description="Events the matcher consumes and publishes. Topic names may carry a deployment "
-                                "namespace prefix (topic_namespace).")
+    bootstrap.match_publisher(broker, settings)
+    spec = AsyncAPI(
+        broker,
+        title="ClusterXchange matcher",
+        version=__version__,
+        description="Events the matcher consumes and publishes. Topic names may carry a deployment "
+        "namespace prefix (topic_namespace).",
+    )
     document = spec.to_specification().to_jsonable()
     # FastStream lists channels in an order that varies between processes; a committed document must not.
-    for section in (document.get("channels"), document.get("operations"),
-                    document.get("components", {}).get("messages"), document.get("components", {}).get("schemas")):
+    for section in (
+        document.get("channels"),
+        document.get("operations"),
+        document.get("components", {}).get("messages"),
+        document.get("components", {}).get("schemas"),
+    ):
         if isinstance(section, dict):
             ordered = dict(sorted(section.items()))
             section.clear()

@@ -4,8 +4,9 @@ No consumer group: the host catalogue is state replicated to each replica, not w
 The reader assigns itself all partitions, restores the newest snapshot (index, profiles, and the offsets
 they cover) and reads only what came after; at start-up it reads up to the end offsets before the visitor
 subscriber starts, so no application is matched against a half-loaded catalogue. Then it follows the
-topic, re-matching open applications as hosts arrive, and writes a snapshot every `snapshot_interval_s`
-while hosts change, and once more at shutdown.
+topic, handing each batch to the handler (handlers.Matching.on_host_answers, which re-matches open
+applications as hosts arrive), and writes a snapshot every `snapshot_interval_s` while hosts change, and
+once more at shutdown. A record that breaks the contract is dead-lettered here and never reaches the handler.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from cx_contracts.events import HostAnswersSubmitted
 from cx_contracts.topics import HOST_ANSWERS
 
-from cx_matcher.adapters.dead_letters import HostDeadLetters
-from cx_matcher.adapters.host_index import HostIndex
+from cx_matcher.adapters.dead_letters import DeadLetter
 from cx_matcher.adapters.snapshots import SnapshotInfo, SnapshotStore
-from cx_matcher.service import LiveMatching
+from cx_matcher.entrypoints.records import RecordDecoder, next_offsets
+from cx_matcher.handlers import HostEvent, Matching
 from cx_matcher.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -61,12 +63,19 @@ class HostReaderStatus:
 class HostTopicReader:
     """Restores, catches up with and then follows the host topic; a background worker of the service."""
 
-    def __init__(self, settings: Settings, matching: LiveMatching, *, broker: KafkaBroker,
-                 dead_letters: HostDeadLetters, snapshots: SnapshotStore | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        matching: Matching,
+        *,
+        broker: KafkaBroker,
+        dead_letter: DeadLetter,
+        snapshots: SnapshotStore | None,
+    ) -> None:
         self.settings = settings
         self.matching = matching
         self.broker = broker
-        self.dead_letters = dead_letters
+        self.decoder: RecordDecoder[HostEvent] = RecordDecoder(dead_letter)
         self.snapshots = snapshots
         self.topic = settings.topic(HOST_ANSWERS)
         self.status = HostReaderStatus()
@@ -83,7 +92,7 @@ class HostTopicReader:
         started = time.perf_counter()
         # The producer is needed to dead-letter a bad host record met while catching up.
         await self.broker.connect()
-        self._restore()
+        await self._restore()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers,
             client_id=f"{self.settings.service_name}-hosts",
@@ -101,31 +110,42 @@ class HostTopicReader:
         if any(index.offsets.get(tp.partition, 0) > ends[tp] for tp in self._partitions):
             # The snapshot covers records the topic no longer has (it was recreated): start from scratch.
             logger.warning("snapshot is ahead of the host topic; rebuilding the index from the topic")
-            self._replace_index(self._empty_index())
+            await self.matching.clear_index()
             self.status.restored_from = None
         for tp in self._partitions:
-            if tp.partition in self.matching.index.offsets:
-                consumer.seek(tp, self.matching.index.offsets[tp.partition])
+            if tp.partition in index.offsets:
+                consumer.seek(tp, index.offsets[tp.partition])
             else:
                 await consumer.seek_to_beginning(tp)
         self.status.end_offsets = {tp.partition: ends[tp] for tp in self._partitions}
         await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
         self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
         self.status.ready = True
-        logger.info("host topic caught up", extra={"hosts": len(self.matching.index),
-                                                   "records": self.status.catch_up_records,
-                                                   "seconds": self.status.catch_up_seconds})
+        logger.info(
+            "host topic caught up",
+            extra={
+                "hosts": len(self.matching.index),
+                "records": self.status.catch_up_records,
+                "seconds": self.status.catch_up_seconds,
+            },
+        )
 
     async def _topic_partitions(self) -> list[int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                    client_id=f"{self.settings.service_name}-hosts-admin")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=f"{self.settings.service_name}-hosts-admin",
+        )
         await admin.start()
         try:
             described = await admin.describe_topics([self.topic])
         finally:
             await admin.close()
-        partitions = [p["partition"] for t in described if t["topic"] == self.topic and not t["error_code"]
-                      for p in t["partitions"]]
+        partitions = [
+            p["partition"]
+            for t in described
+            if t["topic"] == self.topic and not t["error_code"]
+            for p in t["partitions"]
+        ]
         if not partitions:
             raise RuntimeError(f"host topic {self.topic} does not exist; create the topics before the matcher")
         return partitions
@@ -147,25 +167,24 @@ class HostTopicReader:
             if records:
                 last_progress = time.monotonic()
                 self.status.catch_up_records += len(records)
-                await self.matching.apply_host_records(records, self.dead_letters.send, rematch=False)
+                await self._apply(records, rematch=False)
             elif time.monotonic() - last_progress > STALL_S:
-                logger.warning("host topic partitions stalled below their end offsets; counted as caught up",
-                               extra={"partitions": [tp.partition for tp in behind]})
+                logger.warning(
+                    "host topic partitions stalled below their end offsets; counted as caught up",
+                    extra={"partitions": [tp.partition for tp in behind]},
+                )
                 break
-        self.matching.index.cover({tp.partition: offset for tp, offset in positions.items()})
+        await self.matching.cover({tp.partition: offset for tp, offset in positions.items()})
+
+    async def _apply(self, records: list[ConsumerRecord], *, rematch: bool) -> None:
+        await self.matching.on_host_answers(
+            await self.decoder.decode(records), covered=next_offsets(records), rematch=rematch
+        )
 
     def _note_positions(self, positions: dict[TopicPartition, int]) -> None:
         self.status.positions = {tp.partition: offset for tp, offset in positions.items()}
 
-    def _empty_index(self) -> HostIndex:
-        settings = self.settings
-        return HostIndex(self.matching.embedder.dimension, kind=settings.index_kind, hnsw_m=settings.hnsw_m,
-                         ef_construction=settings.hnsw_ef_construction, ef_search=settings.hnsw_ef_search)
-
-    def _replace_index(self, index: HostIndex) -> None:
-        self.matching.ranker.index = index
-
-    def _restore(self) -> None:
+    async def _restore(self) -> None:
         if self.snapshots is None:
             return
         started = time.perf_counter()
@@ -173,19 +192,25 @@ class HostTopicReader:
         if found is None:
             return
         path, header, index_bytes = found
-        index = HostIndex.from_snapshot(header, index_bytes, ef_search=self.settings.hnsw_ef_search)
-        self._replace_index(index)
+        await self.matching.restore_index(header, index_bytes)
+        index = self.matching.index
         self._snapshot_mark = (index.changes, dict(index.offsets))
         self.status.restored_from = str(path)
         self.status.restored_hosts = len(index)
         self.status.restore_seconds = round(time.perf_counter() - started, 3)
-        logger.info("index restored from snapshot", extra={"path": str(path), "hosts": len(index),
-                                                           "seconds": self.status.restore_seconds})
+        logger.info(
+            "index restored from snapshot",
+            extra={"path": str(path), "hosts": len(index), "seconds": self.status.restore_seconds},
+        )
 
     def _incompatibility(self, header: dict[str, Any]) -> str | None:
         """Why a snapshot cannot serve this configuration, or None when it can."""
-        expected = {"model": self.settings.model_name, "dimension": self.matching.embedder.dimension,
-                    "kind": self.settings.index_kind, "topic": self.topic}
+        expected = {
+            "model": self.settings.model_name,
+            "dimension": self.matching.ranking.encoder.dimension,
+            "kind": self.settings.index_kind,
+            "topic": self.topic,
+        }
         for key, value in expected.items():
             if header.get(key) != value:
                 return f"{key} is {header.get(key)!r}, this service uses {value!r}"
@@ -211,32 +236,40 @@ class HostTopicReader:
             await self._consumer.stop()
 
     async def _follow(self) -> None:
+        while True:
+            # A step that fails (the broker, a snapshot) is logged and taken again after a pause.
+            await self._retrying("host topic reader failed; continuing")(self._follow_step)
+
+    async def _follow_step(self) -> None:
         consumer = self._consumer
         assert consumer is not None
-        while True:
-            try:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.host_batch_max)
-                records = _in_order(batch)
-                if records:
-                    try:
-                        await self.matching.apply_host_records(records, self.dead_letters.send, rematch=True)
-                    except Exception:
-                        # Nothing of the batch is lost: read it again after a pause.
-                        logger.exception("host records could not be applied; retrying")
-                        for tp, part in batch.items():
-                            consumer.seek(tp, part[0].offset)
-                        await asyncio.sleep(self.settings.consumer_backoff_max_s)
-                        continue
-                self._note_positions({tp: await consumer.position(tp) for tp in self._partitions})
-                self.status.end_offsets = {tp.partition: consumer.highwater(tp) or self.status.end_offsets.get(
-                    tp.partition, 0) for tp in self._partitions}
-                if time.monotonic() - self._last_snapshot_at >= self.settings.snapshot_interval_s:
-                    await self.snapshot_and_checkpoint()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("host topic reader failed; continuing")
-                await asyncio.sleep(self.settings.consumer_backoff_max_s)
+        batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.host_batch_max)
+        records = _in_order(batch)
+        if records:
+            # The batch is applied again until it is, never skipped.
+            await self._retrying("host records could not be applied; retrying")(self._apply, records, rematch=True)
+        self._note_positions({tp: await consumer.position(tp) for tp in self._partitions})
+        self.status.end_offsets = {
+            tp.partition: consumer.highwater(tp) or self.status.end_offsets.get(tp.partition, 0)
+            for tp in self._partitions
+        }
+        if time.monotonic() - self._last_snapshot_at >= self.settings.snapshot_interval_s:
+            await self.snapshot_and_checkpoint()
+
+    def _retrying(self, message: str) -> AsyncRetrying:
+        """Retry for as long as it takes, backing off as the broker's subscribers do; cancelling stops it."""
+
+        def log(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome is not None else None
+            logger.error(message, exc_info=error)
+
+        return AsyncRetrying(
+            wait=wait_exponential(
+                multiplier=self.settings.consumer_backoff_initial_s, max=self.settings.consumer_backoff_max_s
+            ),
+            before_sleep=log,
+            reraise=True,
+        )
 
     async def snapshot_and_checkpoint(self, *, force: bool = False) -> SnapshotInfo | None:
         """Write a snapshot if hosts changed since the last one (or `force`), and checkpoint the applications."""
@@ -284,8 +317,9 @@ def document_host_topic(broker: KafkaBroker, settings: Settings) -> None:
     The live reader is a plain consumer (it seeks to snapshot offsets and waits for end offsets, which a
     FastStream subscriber does not expose), so the document declares its channel here.
     """
-    subscriber = broker.subscriber(settings.topic(HOST_ANSWERS), title="host-answers",
-                                   description=HOST_TOPIC_DESCRIPTION)
+    subscriber = broker.subscriber(
+        settings.topic(HOST_ANSWERS), title="host-answers", description=HOST_TOPIC_DESCRIPTION
+    )
 
     @subscriber
     async def on_host_answers(host: HostAnswersSubmitted) -> None:  # pragma: no cover - never consumed

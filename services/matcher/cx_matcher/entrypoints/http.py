@@ -4,7 +4,6 @@ GET /api/matcher/status (index size, model, lag, snapshots)."""
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -14,9 +13,10 @@ from cx_contracts.events import MAX_MATCHES, HostMatch
 from cx_contracts.questionnaire import Organisation, VisitorAnswers
 
 from cx_matcher.adapters.embedder import Embedder
-from cx_matcher.domain.profiles import VisitorProfile, visitor_text
+from cx_matcher.domain.ranking import today_utc
 from cx_matcher.entrypoints.host_reader import HostTopicReader
-from cx_matcher.service import LiveMatching, today_utc
+from cx_matcher.entrypoints.visitor_subscriber import VisitorSubscriber
+from cx_matcher.handlers import Matching
 from cx_matcher.settings import Settings
 
 
@@ -25,12 +25,19 @@ class PreviewRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    organisation: Organisation = Field(description="The visiting organisation (its country decides which hosts "
-                                                   "are transnational).")
-    answers: VisitorAnswers = Field(description="The visitor questionnaire; goals are capped at 4000 characters "
-                                                "and the model reads the first 256 word pieces.")
-    top: int = Field(10, ge=1, le=MAX_MATCHES, description="How many hosts to return (at most the service's "
-                                                            "preview_max_top, 50 by default).")
+    organisation: Organisation = Field(
+        description="The visiting organisation (its country decides which hosts are transnational)."
+    )
+    answers: VisitorAnswers = Field(
+        description="The visitor questionnaire; goals are capped at 4000 characters "
+        "and the model reads the first 256 word pieces."
+    )
+    top: int = Field(
+        10,
+        ge=1,
+        le=MAX_MATCHES,
+        description="How many hosts to return (at most the service's preview_max_top, 50 by default).",
+    )
 
 
 class PreviewResponse(BaseModel):
@@ -99,58 +106,74 @@ class MatcherStatus(BaseModel):
     snapshots: SnapshotStatus
 
 
-def http_router(settings: Settings, embedder: Embedder, matching: LiveMatching, reader: HostTopicReader,
-                visitor_subscriber: Any) -> APIRouter:
+def http_router(
+    settings: Settings, embedder: Embedder, matching: Matching, reader: HostTopicReader, visitors: VisitorSubscriber
+) -> APIRouter:
     """The matcher's public routes, mounted under /api/matcher."""
     router = APIRouter(prefix="/api/matcher", tags=["matcher"])
+    ranking = matching.ranking
 
     @router.post("/preview", response_model=PreviewResponse, summary="Rank hosts for answers, storing nothing")
     async def preview(request: PreviewRequest) -> PreviewResponse:
         if request.top > settings.preview_max_top:
-            raise RequestValidationError([{
-                "loc": ("body", "top"), "type": "less_than_equal", "input": request.top,
-                "msg": f"Input should be less than or equal to {settings.preview_max_top}",
-            }])
-        vector = (await matching.embed([visitor_text(request.answers)]))[0]
-        policy = matching.policy()
-        profile = VisitorProfile.from_answers(uuid4(), 1, request.organisation, request.answers)
-        # Ranking reads the index without awaiting, so no host change can interleave with it.
-        ranked = matching.ranker.rank(profile, vector, policy, limit=request.top)
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", "top"),
+                        "type": "less_than_equal",
+                        "input": request.top,
+                        "msg": f"Input should be less than or equal to {settings.preview_max_top}",
+                    }
+                ]
+            )
+        policy = ranking.policy()
+        (ranked,) = await ranking.rank([request], limit=request.top, policy=policy)
         return PreviewResponse(
-            model_version=matching.model_version,
+            model_version=ranking.model_version,
             as_of=(policy.as_of or today_utc()).isoformat(),
-            hosts_in_index=len(matching.index),
-            matches=[HostMatch(host_id=e.host_id, rank=e.rank, score=e.score, explanation=e.explanation)
-                     for e in ranked],
+            hosts_in_index=len(ranking.index),
+            matches=[
+                HostMatch(host_id=e.host_id, rank=e.rank, score=e.score, explanation=e.explanation) for e in ranked
+            ],
         )
 
     @router.get("/status", response_model=MatcherStatus, summary="Index size, model, lag and snapshots")
     async def status() -> MatcherStatus:
-        index = matching.index
-        visitor_partitions, visitor_lag = await _group_progress(visitor_subscriber)
+        index = ranking.index
+        visitor_partitions, visitor_lag = await visitors.progress()
         snapshot = reader.status.last_snapshot
         return MatcherStatus(
             ready=reader.status.ready,
-            model=ModelStatus(name=embedder.name, backend=getattr(embedder, "backend", None), path=str(getattr(embedder, "path", None)),
-                              dimension=embedder.dimension, max_tokens=getattr(embedder, "max_tokens", None),
-                              texts_encoded=getattr(embedder, "texts_encoded", None)),
-            model_version=matching.model_version,
+            model=ModelStatus(
+                name=embedder.name,
+                backend=embedder.backend,
+                path=str(embedder.path),
+                dimension=embedder.dimension,
+                max_tokens=embedder.max_tokens,
+                texts_encoded=embedder.texts_encoded,
+            ),
+            model_version=ranking.model_version,
             weights=settings.weights.as_dict(),
             top_n=settings.top_n,
             index=IndexStatus(kind=index.kind, hosts=len(index), dead_entries=index.dead_entries),
-            host_topic=TopicStatus(topic=reader.topic, partitions=sorted(reader.status.end_offsets),
-                                   lag=reader.status.lag),
-            visitor_topic=TopicStatus(topic=visitor_subscriber.topics[0].name if visitor_subscriber.topics else "",
-                                      partitions=visitor_partitions, lag=visitor_lag),
+            host_topic=TopicStatus(
+                topic=reader.topic, partitions=sorted(reader.status.end_offsets), lag=reader.status.lag
+            ),
+            visitor_topic=TopicStatus(topic=visitors.topic, partitions=visitor_partitions, lag=visitor_lag),
             open_applications=len(matching.applications),
-            runs={"visitor": matching.stats.visitor_runs, "visitor_batches": matching.stats.visitor_batches,
-                  "new_host": matching.stats.host_runs,
-                  "skipped_redelivered": matching.stats.visitor_records_skipped,
-                  "dead_lettered": matching.stats.dead_lettered, "last_run_at": matching.stats.last_run_at},
+            runs={
+                "visitor": matching.stats.visitor_runs,
+                "visitor_batches": matching.stats.visitor_batches,
+                "new_host": matching.stats.host_runs,
+                "skipped_redelivered": matching.stats.visitor_records_skipped,
+                "dead_lettered": visitors.decoder.dead_lettered + reader.decoder.dead_lettered,
+                "last_run_at": matching.stats.last_run_at,
+            },
             catch_up_seconds=reader.status.catch_up_seconds,
             snapshots=SnapshotStatus(
                 directory=None if settings.snapshot_dir is None else str(settings.snapshot_dir),
-                restored_from=reader.status.restored_from, restored_hosts=reader.status.restored_hosts,
+                restored_from=reader.status.restored_from,
+                restored_hosts=reader.status.restored_hosts,
                 restore_seconds=reader.status.restore_seconds,
                 last_written=None if snapshot is None else str(snapshot.path),
                 last_written_at=None if snapshot is None else snapshot.created_at,
@@ -160,21 +183,3 @@ def http_router(settings: Settings, embedder: Embedder, matching: LiveMatching, 
         )
 
     return router
-
-
-async def _group_progress(subscriber: Any) -> tuple[list[int], int]:
-    """The visitor partitions this replica owns and how many records on them wait."""
-    consumer = getattr(subscriber, "consumer", None)
-    if consumer is None:
-        return [], 0
-    partitions, lag = [], 0
-    for tp in sorted(consumer.assignment(), key=lambda tp: tp.partition):
-        partitions.append(tp.partition)
-        highwater = consumer.highwater(tp)
-        if highwater is not None:
-            try:
-                lag += max(0, highwater - await consumer.position(tp))
-            except Exception:  # the partition moved while asking
-                continue
-    return partitions, lag
-

@@ -2,24 +2,28 @@
 
 Records come in batches (up to `visitor_batch_max`), so answers that wait are embedded together; one
 waiting alone is handled at once. Each record is parsed on its own: a malformed one goes to
-`<topic>.dlq` and the rest of the batch is matched. The group's rebalance listener hands the open
-applications of a partition to its new owner.
+`<topic>.dlq` and the rest of the batch goes to the handler (handlers.Matching.on_visitor_answers). The
+group's rebalance listener hands the open applications of a partition to its new owner.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from pydantic import TypeAdapter, WithJsonSchema
 
 from cx_contracts.events import VisitorAnswersSubmitted
 from cx_contracts.topics import VISITOR_ANSWERS, ConsumerGroups
 
-from cx_matcher.service import LiveMatching
+from cx_matcher.adapters.dead_letters import DeadLetter
+from cx_matcher.entrypoints.records import RecordDecoder
+from cx_matcher.handlers import Matching, VisitorEvent
 from cx_matcher.settings import Settings
 
 DESCRIPTION = (
@@ -30,7 +34,6 @@ DESCRIPTION = (
     "matched, publishes nothing. A tombstone makes the matcher forget the open application. A record that "
     "does not honour the contract is copied to the topic's `.dlq` with the error in x-dlq-* headers."
 )
-
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def visitor_group(settings: Settings) -> str:
 class VisitorPartitions(ConsumerRebalanceListener):
     """Hands open applications over when visitor-topic partitions change owner."""
 
-    def __init__(self, matching: LiveMatching, topic: str) -> None:
+    def __init__(self, matching: Matching, topic: str) -> None:
         self.matching = matching
         self.topic = topic
 
@@ -82,7 +85,7 @@ def register_visitor_subscriber(
     settings: Settings,
     handle: Callable[[list[ConsumerRecord]], Awaitable[None]],
     listener: ConsumerRebalanceListener | None = None,
-) -> Any:
+) -> BatchSubscriber:
     """Subscribe `handle` to batches of visitor-answers records; returns the subscriber."""
     subscriber = broker.subscriber(
         settings.topic(VISITOR_ANSWERS),
@@ -104,3 +107,33 @@ def register_visitor_subscriber(
         await handle(records)
 
     return subscriber
+
+
+class VisitorSubscriber:
+    """The running service's visitor-answers subscriber: decodes each batch and hands it to the handler."""
+
+    def __init__(self, broker: KafkaBroker, settings: Settings, matching: Matching, dead_letter: DeadLetter) -> None:
+        self.topic = settings.topic(VISITOR_ANSWERS)
+        self.decoder: RecordDecoder[VisitorEvent] = RecordDecoder(dead_letter)
+        self._matching = matching
+        self.subscriber = register_visitor_subscriber(
+            broker, settings, self.handle, listener=VisitorPartitions(matching, self.topic)
+        )
+
+    async def handle(self, records: list[ConsumerRecord]) -> None:
+        """Match a batch of records."""
+        await self._matching.on_visitor_answers(await self.decoder.decode(records))
+
+    async def progress(self) -> tuple[list[int], int]:
+        """The partitions this replica owns and how many records on them wait."""
+        consumer = self.subscriber.consumer
+        if consumer is None:
+            return [], 0
+        partitions, lag = [], 0
+        for tp in sorted(consumer.assignment(), key=lambda tp: tp.partition):
+            partitions.append(tp.partition)
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                with contextlib.suppress(Exception):  # the partition moved while asking
+                    lag += max(0, highwater - await consumer.position(tp))
+        return partitions, lag

@@ -49,25 +49,35 @@ def write_jsonl(path: Path, lines: list[dict[str, Any]]) -> Path:
 
 
 async def test_the_ranking_command_and_the_live_service_give_the_same_ranking_for_the_same_data(
-        namespace, matcher_settings, run_matcher, embedder, tmp_path, monkeypatch) -> None:
+    namespace, matcher_settings, run_matcher, embedder, tmp_path, monkeypatch
+) -> None:
     from cx_contracts.events import HostAnswersSubmitted, VisitorAnswersSubmitted
 
     hosts, applications = host_lines(10), application_lines()
     await namespace.publish(*(HostAnswersSubmitted.model_validate({**h, "revision": 1}) for h in hosts))
     settings = matcher_settings(top_n=5)
     async with run_matcher(settings):
-        await namespace.publish(*(VisitorAnswersSubmitted.model_validate({**a, "revision": 1})
-                                  for a in applications))
+        await namespace.publish(*(VisitorAnswersSubmitted.model_validate({**a, "revision": 1}) for a in applications))
         live = await namespace.match_found(count=3)
 
     # The command reads the same settings (weights, pool, as-of day) from the environment; the model loaded for
     # this session stands in for a second load of the same folder.
     monkeypatch.setenv("CX_MATCHER_ENVIRONMENT", "test")
-    monkeypatch.setattr("cx_matcher.app.load_embedder", lambda settings: embedder)
-    result = CliRunner().invoke(cli.app, [
-        "rank", "--hosts", str(write_jsonl(tmp_path / "hosts.jsonl", hosts)),
-        "--applications", str(write_jsonl(tmp_path / "applications.jsonl", applications)),
-        "--top", "5", "--as-of", settings.as_of.isoformat()])
+    monkeypatch.setattr("cx_matcher.bootstrap.load_embedder", lambda settings: embedder)
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "rank",
+            "--hosts",
+            str(write_jsonl(tmp_path / "hosts.jsonl", hosts)),
+            "--applications",
+            str(write_jsonl(tmp_path / "applications.jsonl", applications)),
+            "--top",
+            "5",
+            "--as-of",
+            settings.as_of.isoformat(),
+        ],
+    )
     assert result.exit_code == 0, result.output
     printed = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["application_id"] for line in printed] == [a["application_id"] for a in applications]
@@ -83,11 +93,15 @@ async def test_the_ranking_command_and_the_live_service_give_the_same_ranking_fo
 
 
 async def test_preview_ranks_answers_without_storing_or_publishing_anything(
-        namespace, matcher_settings, run_matcher, http) -> None:
+    namespace, matcher_settings, run_matcher, http
+) -> None:
     await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
     async with run_matcher(matcher_settings()) as app, http(app) as client:
-        body = {"organisation": examples.application_payload(1)["organisation"],
-                "answers": examples.application_payload(1)["answers"], "top": 3}
+        body = {
+            "organisation": examples.application_payload(1)["organisation"],
+            "answers": examples.application_payload(1)["answers"],
+            "top": 3,
+        }
         response = await client.post("/api/matcher/preview", json=body)
         too_many = await client.post("/api/matcher/preview", json={**body, "top": 51})
         unknown_field = await client.post("/api/matcher/preview", json={**body, "contact": {"name": "x"}})
@@ -107,9 +121,14 @@ async def test_preview_ranks_answers_without_storing_or_publishing_anything(
 
 
 def run_service(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cx_matcher"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "CX_MATCHER_ENVIRONMENT": "test", "CX_MATCHER_LOG_JSON": "false",
-                               **env}, cwd=REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "cx_matcher"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CX_MATCHER_ENVIRONMENT": "test", "CX_MATCHER_LOG_JSON": "false", **env},
+        cwd=REPO_ROOT,
+    )
 
 
 def test_the_service_stops_at_start_up_naming_a_missing_model_folder(tmp_path: Path) -> None:

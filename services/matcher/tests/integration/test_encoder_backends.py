@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from cx_matcher.adapters.embedder import OnnxEmbedder, SentenceEmbedder, load_embedder_from
+from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy
-from cx_matcher.service import Ranker
 from cx_matcher.settings import packaged_model_path
 
 pytestmark = pytest.mark.integration
@@ -47,14 +47,16 @@ def torch_embedder() -> SentenceEmbedder:
 
 @pytest.fixture(scope="module")
 def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> OnnxEmbedder:
-    embedder = load_embedder_from(MODEL, name="all-MiniLM-L6-v2", backend="onnx", threads=2,
-                                  cache_dir=tmp_path_factory.mktemp("encoders"))
+    embedder = load_embedder_from(
+        MODEL, name="all-MiniLM-L6-v2", backend="onnx", threads=2, cache_dir=tmp_path_factory.mktemp("encoders")
+    )
     assert embedder.backend == "onnx"
     return embedder
 
 
 def test_both_backends_give_the_same_vectors_for_every_text_of_the_evaluation_set(
-        evaluation_set, torch_embedder, onnx_embedder) -> None:
+    evaluation_set, torch_embedder, onnx_embedder
+) -> None:
     from cx_matcher.domain.profiles import host_text, visitor_text
 
     _, data = evaluation_set
@@ -70,15 +72,18 @@ def test_both_backends_give_the_same_vectors_for_every_text_of_the_evaluation_se
 
 
 def test_both_backends_rank_every_application_of_the_evaluation_set_the_same(
-        evaluation_set, torch_embedder, onnx_embedder) -> None:
+    evaluation_set, torch_embedder, onnx_embedder
+) -> None:
     evaluation, data = evaluation_set
     policy = MatchPolicy(top_n=10, as_of=date(2027, 1, 4))
     lists = {}
     for name, embedder in {"torch": torch_embedder, "onnx": onnx_embedder}.items():
         context = evaluation.build_context(data, embedder)
         ranker = Ranker(context.index)
-        lists[name] = [[entry.host_id for entry in ranker.rank(visitor, vector, policy)]
-                       for visitor, vector in zip(context.visitors, context.goal_vectors, strict=True)]
+        lists[name] = [
+            [entry.host_id for entry in ranker.rank(visitor, vector, policy)]
+            for visitor, vector in zip(context.visitors, context.goal_vectors, strict=True)
+        ]
     assert sum(len(ranked) for ranked in lists["onnx"]) > 200
     assert lists["onnx"] == lists["torch"]
 
@@ -93,8 +98,14 @@ def test_a_second_load_reads_the_cached_graph_without_importing_torch(tmp_path: 
         "print(json.dumps({'backend': e.backend, 'torch': 'torch' in sys.modules,"
         " 'vector': e.encode(['a host in Lyon']).tolist()[0][:5]}))\n"
     )
-    runs = [json.loads(subprocess.run([sys.executable, "-c", program], check=True, capture_output=True,
-                                      text=True, timeout=300).stdout.strip().splitlines()[-1]) for _ in range(2)]
+    runs = [
+        json.loads(
+            subprocess.run([sys.executable, "-c", program], check=True, capture_output=True, text=True, timeout=300)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        for _ in range(2)
+    ]
     assert [run["backend"] for run in runs] == ["onnx", "onnx"]
     assert [run["torch"] for run in runs] == [True, False]  # exported (and checked) once, then read
     assert runs[0]["vector"] == pytest.approx(runs[1]["vector"], abs=1e-6)
@@ -114,7 +125,8 @@ def test_a_damaged_cached_graph_is_exported_again(tmp_path: Path, onnx_embedder)
 
 
 def test_a_model_the_onnx_path_cannot_reproduce_is_encoded_with_torch(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, torch_embedder) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, torch_embedder
+) -> None:
     # The same weights without the Normalize module: not the pipeline the ONNX path reproduces.
     model = tmp_path / "model"
     shutil.copytree(MODEL, model)
@@ -124,8 +136,9 @@ def test_a_model_the_onnx_path_cannot_reproduce_is_encoded_with_torch(
 
     loads = []
     load = module._load_sentence_transformer
-    monkeypatch.setattr(module, "_load_sentence_transformer",
-                        lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs))
+    monkeypatch.setattr(
+        module, "_load_sentence_transformer", lambda *args, **kwargs: loads.append(args) or load(*args, **kwargs)
+    )
     with caplog.at_level(logging.WARNING, logger="cx_matcher.adapters.embedder"):
         embedder = load_embedder_from(model, name="m", backend="onnx", threads=2, cache_dir=tmp_path / "cache")
     assert embedder.backend == "torch"

@@ -23,8 +23,7 @@ def evaluation():
     sys.modules.pop(spec.name, None)
 
 
-def test_the_blend_beats_every_baseline_on_held_out_applications_without_breaking_a_rule(
-        evaluation, embedder) -> None:
+def test_the_blend_beats_every_baseline_on_held_out_applications_without_breaking_a_rule(evaluation, embedder) -> None:
     from cx_matcher.domain.scoring import ScoringWeights
 
     data = evaluation.load_set()

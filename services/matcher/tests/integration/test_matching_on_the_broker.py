@@ -21,7 +21,8 @@ def example_hosts() -> list:
 
 
 async def test_a_visitor_answer_gets_one_match_found_with_ranked_explained_hosts_that_keep_the_rules(
-        namespace, matcher_settings, run_matcher) -> None:
+    namespace, matcher_settings, run_matcher
+) -> None:
     hosts = example_hosts()
     same_country = examples.host_answers_submitted(0, host_id=uuid4())  # agri-food, but in Bulgaria (below)
     same_country = same_country.model_copy(update={"organisation": examples.host_organisation(0, country="BG")})
@@ -45,12 +46,17 @@ async def test_a_visitor_answer_gets_one_match_found_with_ranked_explained_hosts
 
 
 async def test_a_revised_application_is_matched_again_and_a_redelivered_one_is_not(
-        namespace, matcher_settings, run_matcher) -> None:
+    namespace, matcher_settings, run_matcher
+) -> None:
     await namespace.publish(*example_hosts())
     first = examples.visitor_answers_submitted(1)
-    revised = examples.visitor_answers_submitted(1, application_id=first.application_id, revision=2,
-                                                 goals="We want to learn how a cluster runs a reskilling academy "
-                                                       "for automotive suppliers moving to electric drivetrains.")
+    revised = examples.visitor_answers_submitted(
+        1,
+        application_id=first.application_id,
+        revision=2,
+        goals="We want to learn how a cluster runs a reskilling academy "
+        "for automotive suppliers moving to electric drivetrains.",
+    )
     async with run_matcher(matcher_settings()) as app:
         await namespace.publish(first)
         await namespace.match_found(count=1)
@@ -80,9 +86,14 @@ async def test_a_withdrawn_host_never_appears_again(namespace, matcher_settings,
         await namespace.publish(after)
         (again,) = await namespace.match_found(count=1, where=lambda e: e.application_id == after.application_id)
         async with http(app) as client:
-            preview = await client.post("/api/matcher/preview", json={
-                "organisation": examples.application_payload(0)["organisation"],
-                "answers": examples.application_payload(0)["answers"], "top": 50})
+            preview = await client.post(
+                "/api/matcher/preview",
+                json={
+                    "organisation": examples.application_payload(0)["organisation"],
+                    "answers": examples.application_payload(0)["answers"],
+                    "top": 50,
+                },
+            )
     assert hosts[0].host_id not in {m.host_id for m in again.matches}
     assert again.matches  # others still fit
     assert preview.status_code == 200
@@ -97,17 +108,22 @@ async def _absent(app, host_id) -> bool:
 
 
 async def test_a_malformed_visitor_record_goes_to_the_dead_letter_topic_and_the_next_one_is_matched(
-        namespace, matcher_settings, run_matcher, infrastructure) -> None:
+    namespace, matcher_settings, run_matcher, infrastructure
+) -> None:
     await namespace.publish(*example_hosts())
     good = examples.visitor_answers_submitted(2)
     bad_key = str(uuid4()).encode()
     async with run_matcher(matcher_settings()):
-        await namespace.publish_raw(VISITOR_ANSWERS, b'{"event_type": "visitor-answers-submitted", "answers": 7}',
-                                    key=bad_key)
+        await namespace.publish_raw(
+            VISITOR_ANSWERS, b'{"event_type": "visitor-answers-submitted", "answers": 7}', key=bad_key
+        )
         await namespace.publish(good)
         (found,) = await namespace.match_found(count=1)
-        dead = await read_topic(infrastructure.kafka_bootstrap, namespace.topic(VISITOR_ANSWERS) + ".dlq",
-                                until=lambda records: len(records) >= 1)
+        dead = await read_topic(
+            infrastructure.kafka_bootstrap,
+            namespace.topic(VISITOR_ANSWERS) + ".dlq",
+            until=lambda records: len(records) >= 1,
+        )
     assert found.application_id == good.application_id
     assert dead[0].key == bad_key
     headers = headers_of(dead[0])
@@ -116,7 +132,8 @@ async def test_a_malformed_visitor_record_goes_to_the_dead_letter_topic_and_the_
 
 
 async def test_a_malformed_host_record_is_dead_lettered_once_and_the_catalogue_still_loads(
-        namespace, matcher_settings, run_matcher, infrastructure) -> None:
+    namespace, matcher_settings, run_matcher, infrastructure
+) -> None:
     hosts = example_hosts()
     await namespace.publish_raw(HOST_ANSWERS, b"not json", key=b"broken-host")
     await namespace.publish(*hosts)
@@ -149,7 +166,8 @@ async def _held(app, application_id, expected: bool) -> bool:
 
 
 async def test_answers_published_before_start_up_are_matched_against_the_whole_catalogue(
-        namespace, matcher_settings, run_matcher) -> None:
+    namespace, matcher_settings, run_matcher
+) -> None:
     """The visitor subscriber starts only once the host topic has been read to its end."""
     hosts = example_hosts()
     visitor = examples.visitor_answers_submitted(1)  # automotive suppliers: the Italian host fits best
@@ -159,3 +177,27 @@ async def test_answers_published_before_start_up_are_matched_against_the_whole_c
         (found,) = await namespace.match_found(count=1)
     assert found.matches and found.matches[0].host_id == hosts[1].host_id
     assert isinstance(found, MatchFound)
+
+
+async def test_an_application_whose_save_failed_once_is_stored_when_its_batch_is_retried(
+    namespace, matcher_settings, run_matcher, monkeypatch, fail_once
+) -> None:
+    await namespace.publish(*example_hosts())
+    visitor = examples.visitor_answers_submitted(0)
+    async with run_matcher(matcher_settings()) as app:
+        store = app.state.matcher.store
+        save, calls = fail_once(store.save, when=lambda applications: bool(applications))
+        monkeypatch.setattr(store, "save", save)
+        await namespace.publish(visitor)
+        # The retried batch publishes its run again: the same run, with the same ids (delivery is at least once).
+        runs = await namespace.match_found(count=1)
+        assert {(run.application_id, run.match_run_id, run.event_id) for run in runs} == {
+            (visitor.application_id, runs[0].match_run_id, runs[0].event_id)
+        }
+
+        async def stored() -> bool:
+            return visitor.application_id in {a.application_id for a in await store.load(range(6))}
+
+        await wait_until(stored, timeout=30, message="the retried batch to store the application")
+        assert len([applications for (applications,) in calls if applications]) >= 2
+        assert visitor.application_id in app.state.matcher.matching.applications

@@ -7,27 +7,35 @@ import pytest
 
 from cx_contracts import examples
 
-from cx_matcher.adapters.open_applications import ApplicationStore, OpenApplication
+from cx_matcher.adapters.open_applications import MongoApplicationStore
+from cx_matcher.domain.applications import OpenApplication
 from cx_matcher.domain.profiles import VisitorProfile
 from cx_matcher.domain.ranking import RankedHost
 
 pytestmark = pytest.mark.integration
 
 
-def application(index: int, *, partition: int, revision: int = 1, ranked_at: dict[int, int] | None = None,
-                application_id=None) -> OpenApplication:
+def application(
+    index: int, *, partition: int, revision: int = 1, ranked_at: dict[int, int] | None = None, application_id=None
+) -> OpenApplication:
     event = examples.visitor_answers_submitted(index, application_id=application_id, revision=revision)
     profile = VisitorProfile.from_answers(event.application_id, revision, event.organisation, event.answers)
     vector = np.random.default_rng(index).standard_normal(384).astype(np.float32)
     host = examples.host_answers_submitted(0).host_id
-    return OpenApplication(profile=profile, vector=vector, partition=partition, event_id=event.event_id,
-                           matches=[RankedHost(host_id=host, rank=1, score=0.5, explanation={"semantic": 0.5})],
-                           ranked_at=ranked_at or {0: 3, 1: 4})
+    return OpenApplication(
+        profile=profile,
+        vector=vector,
+        partition=partition,
+        event_id=event.event_id,
+        matches=[RankedHost(host_id=host, rank=1, score=0.5, explanation={"semantic": 0.5})],
+        ranked_at=ranked_at or {0: 3, 1: 4},
+    )
 
 
 async def test_loading_a_partition_gives_each_application_once_newest_first_without_withdrawn_ones(
-        mongo_database) -> None:
-    store = ApplicationStore(mongo_database["open_applications"])
+    mongo_database,
+) -> None:
+    store = MongoApplicationStore(mongo_database["open_applications"])
     first = application(0, partition=2)
     revised = application(0, partition=2, revision=2, application_id=first.application_id, ranked_at={0: 5, 1: 4})
     withdrawn = application(1, partition=2)
@@ -49,7 +57,7 @@ async def test_loading_a_partition_gives_each_application_once_newest_first_with
 
 async def test_compaction_keeps_what_loading_gives(mongo_database) -> None:
     collection = mongo_database["open_applications"]
-    store = ApplicationStore(collection)
+    store = MongoApplicationStore(collection)
     apps = [application(i, partition=1) for i in range(3)]
     await store.save(apps)
     await store.save(apps[:2])  # a second version of two of them
@@ -63,5 +71,6 @@ async def test_compaction_keeps_what_loading_gives(mongo_database) -> None:
     assert removed == 2 + 2 + 1  # first versions of two, the withdrawn one and its tombstone, an old checkpoint
     after = await store.load([1])
     assert {(a.application_id, a.revision, a.stored_as) for a in after} == {
-        (a.application_id, a.revision, a.stored_as) for a in before}
+        (a.application_id, a.revision, a.stored_as) for a in before
+    }
     assert await collection.count_documents({}) == 3

@@ -9,7 +9,6 @@ import pytest
 from cx_contracts import examples
 from cx_kit.testing import wait_until
 
-from cx_matcher.adapters.embedder import CountingEmbedder
 from cx_matcher.adapters.snapshots import SnapshotStore
 from cx_matcher.domain.profiles import host_text
 
@@ -21,11 +20,12 @@ def ranking(run: Any) -> list[tuple[str, float]]:
 
 
 async def test_a_replica_restarted_from_a_snapshot_matches_as_before_without_re_embedding_the_catalogue(
-        namespace, matcher_settings, run_matcher, embedder) -> None:
+    namespace, matcher_settings, run_matcher, counting_embedder
+) -> None:
     hosts = [examples.host_answers_submitted(i % 5) for i in range(12)]
     await namespace.publish(*hosts)
     settings = matcher_settings()
-    first_model = CountingEmbedder(embedder)
+    first_model = counting_embedder()
     first = examples.visitor_answers_submitted(0)
     async with run_matcher(settings, model=first_model) as app:
         await namespace.publish(first)
@@ -36,7 +36,7 @@ async def test_a_replica_restarted_from_a_snapshot_matches_as_before_without_re_
 
     late_host = examples.host_answers_submitted(3)  # arrives while the replica is down
     await namespace.publish(late_host)
-    second_model = CountingEmbedder(embedder)
+    second_model = counting_embedder()
     again = examples.visitor_answers_submitted(0)
     async with run_matcher(settings, model=second_model) as app:
         status = app.state.matcher.reader.status
@@ -50,7 +50,8 @@ async def test_a_replica_restarted_from_a_snapshot_matches_as_before_without_re_
 
 
 async def test_an_unreadable_newest_snapshot_falls_back_to_the_previous_one(
-        namespace, matcher_settings, run_matcher) -> None:
+    namespace, matcher_settings, run_matcher
+) -> None:
     await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
     settings = matcher_settings()
     async with run_matcher(settings):
@@ -68,7 +69,8 @@ async def test_an_unreadable_newest_snapshot_falls_back_to_the_previous_one(
 
 
 async def test_two_replicas_side_by_side_each_match_their_share_correctly(
-        namespace, matcher_settings, run_matcher, http) -> None:
+    namespace, matcher_settings, run_matcher, http
+) -> None:
     await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
     settings = matcher_settings(snapshot_dir=None)
     visitors = [examples.visitor_answers_submitted(i % 3) for i in range(18)]
@@ -79,9 +81,14 @@ async def test_two_replicas_side_by_side_each_match_their_share_correctly(
         expected = {}
         async with http(one) as client:
             for index in range(3):
-                response = await client.post("/api/matcher/preview", json={
-                    "organisation": examples.application_payload(index)["organisation"],
-                    "answers": examples.application_payload(index)["answers"], "top": 10})
+                response = await client.post(
+                    "/api/matcher/preview",
+                    json={
+                        "organisation": examples.application_payload(index)["organisation"],
+                        "answers": examples.application_payload(index)["answers"],
+                        "top": 10,
+                    },
+                )
                 expected[index] = [m["host_id"] for m in response.json()["matches"]]
         shares = (one.state.matcher.matching.stats.visitor_runs, two.state.matcher.matching.stats.visitor_runs)
         assert sorted(one.state.matcher.matching.owned | two.state.matcher.matching.owned) == list(range(6))

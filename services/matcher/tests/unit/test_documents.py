@@ -21,8 +21,11 @@ def test_the_committed_interface_documents_match_the_code() -> None:
 def test_the_asyncapi_document_names_every_channel_the_matcher_uses() -> None:
     document = yaml.safe_load((ROOT / documents.ASYNCAPI_PATH).read_text())
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {"cx.catalogue.host-answers.v1", "cx.applications.visitor-answers.v1",
-                         "cx.matcher.match-found.v1"}
+    assert addresses == {
+        "cx.catalogue.host-answers.v1",
+        "cx.applications.visitor-answers.v1",
+        "cx.matcher.match-found.v1",
+    }
     assert all(channel.get("description") for channel in document["channels"].values())
     assert {"HostAnswersSubmitted", "MatchFound"} <= set(document["components"]["schemas"])
 

@@ -10,9 +10,9 @@ import pytest
 
 from cx_contracts import examples
 
-from cx_matcher.adapters.host_index import HostChange, HostIndex
+from cx_matcher.adapters.host_index import HostIndex
 from cx_matcher.adapters.snapshots import decode_hosts, encode_hosts
-from cx_matcher.domain.profiles import HostProfile
+from cx_matcher.domain.profiles import HostChange, HostProfile
 
 pytestmark = pytest.mark.unit
 
@@ -78,8 +78,10 @@ def test_a_batch_search_gives_each_vector_what_it_gets_alone_and_what_faiss_find
     hosts = [(profile(i % 5), unit(rng)) for i in range(200)]
     index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
     # Replacements and removals move vectors inside the exact index's storage; ids must follow them.
-    index.apply([HostChange(p.host_id, p, unit(rng)) for p, _ in hosts[:30]]
-                + [HostChange(p.host_id, None, None) for p, _ in hosts[30:60]])
+    index.apply(
+        [HostChange(p.host_id, p, unit(rng)) for p, _ in hosts[:30]]
+        + [HostChange(p.host_id, None, None) for p, _ in hosts[30:60]]
+    )
     live = {p.host_id for p, _ in hosts[:30] + hosts[60:]}
     queries = np.vstack([unit(rng) for _ in range(12)])
     for k in (10, 100, 500):
@@ -91,8 +93,9 @@ def test_a_batch_search_gives_each_vector_what_it_gets_alone_and_what_faiss_find
             assert len(ids) == min(k, len(live))
             assert {index.profile_at(i).host_id for i in ids.tolist()} <= live
             assert np.all(np.diff(similarities) <= 0)
-            expected = sorted((float(query @ index.vector(index.profile_at(i).host_id)) for i in ids.tolist()),
-                              reverse=True)
+            expected = sorted(
+                (float(query @ index.vector(index.profile_at(i).host_id)) for i in ids.tolist()), reverse=True
+            )
             assert similarities.tolist() == pytest.approx(expected, abs=1e-5)
             if index.kind == "flat":
                 exact = faiss.IndexFlatIP(DIMENSION)
@@ -120,11 +123,13 @@ def test_the_state_round_trips_without_recomputing_vectors(index: HostIndex) -> 
     header, data = index.snapshot_state()
     tables, columns = encode_hosts(header["hosts"])
     header["hosts"] = decode_hosts(json.loads(json.dumps(tables)), columns)
-    restored = HostIndex.from_snapshot(header, data, ef_search=64)
+    restored = HostIndex(DIMENSION, ef_search=64)
+    restored.restore(header, data)
     assert len(restored) == 29 and restored.offsets == {0: 30, 1: 31, 2: 29}
     query = hosts[9][1]
     assert [(p.host_id, round(s, 5)) for p, s in restored.search(query, 8)] == [
-        (p.host_id, round(s, 5)) for p, s in index.search(query, 8)]
+        (p.host_id, round(s, 5)) for p, s in index.search(query, 8)
+    ]
     assert restored.profile(hosts[9][0].host_id) == hosts[9][0]
 
 
@@ -154,10 +159,10 @@ def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(see
     from datetime import date
 
     from cx_matcher.domain.profiles import VisitorProfile
+    from cx_matcher.domain.ranker import Ranker
     from cx_matcher.domain.ranking import MatchPolicy
     from cx_matcher.domain.rules import fits
     from cx_matcher.domain.scoring import score
-    from cx_matcher.service import Ranker
 
     rng = random.Random(seed)
     vectors = np.random.default_rng(seed)
@@ -165,21 +170,30 @@ def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(see
     hosts = []
     for i in range(300):
         organisation = examples.host_organisation(i % 5, country=rng.choice(["DE", "IT", "LT", "PT", "NO", "BG"]))
-        answers = examples.host_answers(i % 5, languages=rng.sample(["en", "de", "it", "lt", "bg", "pt"], 2),
-                                        formats=rng.sample(["physical", "virtual"], rng.randint(1, 2)),
-                                        max_days=rng.randint(3, 22))
+        answers = examples.host_answers(
+            i % 5,
+            languages=rng.sample(["en", "de", "it", "lt", "bg", "pt"], 2),
+            formats=rng.sample(["physical", "virtual"], rng.randint(1, 2)),
+            max_days=rng.randint(3, 22),
+        )
         hosts.append((HostProfile.from_answers(uuid4(), 1, organisation, answers), unit(vectors)))
     index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
     policy = MatchPolicy(top_n=8, as_of=date(2027, 1, 4))
     for pool in (20, 1000):
         ranker = Ranker(index, candidate_pool=pool, max_candidate_pool=1000)
         for v_index in range(6):
-            visitor = VisitorProfile.from_answers(uuid4(), 1, examples.visitor_organisation(v_index % 3),
-                                                  examples.visitor_answers(v_index % 3))
+            visitor = VisitorProfile.from_answers(
+                uuid4(), 1, examples.visitor_organisation(v_index % 3), examples.visitor_answers(v_index % 3)
+            )
             query = unit(vectors)
             expected = sorted(
-                ((score(visitor, p, float(query @ v), policy.weights).score, str(p.host_id)) for p, v in hosts
-                 if fits(visitor, p, as_of=policy.as_of)), key=lambda item: (-item[0], item[1]))[:8]
+                (
+                    (score(visitor, p, float(query @ v), policy.weights).score, str(p.host_id))
+                    for p, v in hosts
+                    if fits(visitor, p, as_of=policy.as_of)
+                ),
+                key=lambda item: (-item[0], item[1]),
+            )[:8]
             ranked = ranker.rank(visitor, query, policy)
             assert [str(e.host_id) for e in ranked] == [host_id for _, host_id in expected]
             # Scores are rounded to 6 decimals; the last float32 bit of a similarity may differ between a

@@ -44,13 +44,17 @@ def test_the_first_example_visitor_may_visit_the_first_example_host() -> None:
         ({"excluded_countries": ["DE"], "preferred_countries": ["NL"]}, {}, Rule.NOT_EXCLUDED),
         ({"languages": ["bg", "fr"]}, {}, Rule.SHARED_LANGUAGE),
         ({}, {"formats": ["virtual"]}, Rule.SHARED_FORMAT),
-        ({"days": 12, "travel_window": {"start": "2027-03-01", "end": "2027-05-28"}}, {"max_days": 10},
-         Rule.LENGTH_ACCEPTED),
+        (
+            {"days": 12, "travel_window": {"start": "2027-03-01", "end": "2027-05-28"}},
+            {"max_days": 10},
+            Rule.LENGTH_ACCEPTED,
+        ),
         ({"travel_window": {"start": "2027-07-05", "end": "2027-08-27"}}, {}, Rule.DATES_OVERLAP),
     ],
 )
-def test_each_hard_rule_alone_excludes_the_host(visitor_kwargs: dict[str, Any], host_kwargs: dict[str, Any],
-                                               rule: Rule) -> None:
+def test_each_hard_rule_alone_excludes_the_host(
+    visitor_kwargs: dict[str, Any], host_kwargs: dict[str, Any], rule: Rule
+) -> None:
     country = visitor_kwargs.pop("country", None)
     assert broken_rules(visitor(0, country=country, **visitor_kwargs), host(0, **host_kwargs), as_of=AS_OF) == [rule]
 
@@ -67,8 +71,11 @@ def test_participants_are_not_compared_with_capacity_which_counts_exchanges() ->
 
 def test_the_stay_must_fit_in_one_period_both_sides_share() -> None:
     # Host free 1-5 March and 15-19 March 2027 (5 working days each); the visitor wants 8 days.
-    split = host(0, availability=[{"start": "2027-03-01", "end": "2027-03-05"},
-                                  {"start": "2027-03-15", "end": "2027-03-19"}], max_days=10)
+    split = host(
+        0,
+        availability=[{"start": "2027-03-01", "end": "2027-03-05"}, {"start": "2027-03-15", "end": "2027-03-19"}],
+        max_days=10,
+    )
     eight = visitor(0, days=8, travel_window=None)
     assert broken_rules(eight, split, as_of=AS_OF) == [Rule.DATES_OVERLAP]
     five = visitor(0, days=5, travel_window=None)
@@ -76,16 +83,20 @@ def test_the_stay_must_fit_in_one_period_both_sides_share() -> None:
 
 
 def test_availability_ranges_that_touch_make_one_period() -> None:
-    touching = host(0, availability=[{"start": "2027-03-01", "end": "2027-03-07"},
-                                     {"start": "2027-03-08", "end": "2027-03-14"}], max_days=10)
+    touching = host(
+        0,
+        availability=[{"start": "2027-03-01", "end": "2027-03-07"}, {"start": "2027-03-08", "end": "2027-03-14"}],
+        max_days=10,
+    )
     assert touching.availability == ((date(2027, 3, 1), date(2027, 3, 14)),)
     assert fits(visitor(0, days=10, travel_window=None), touching, as_of=AS_OF)
 
 
 def test_no_availability_means_any_time_and_no_travel_window_means_any_time() -> None:
     assert fits(visitor(0, travel_window=None), host(0, availability=[]), as_of=AS_OF)
-    assert fits(visitor(0, travel_window={"start": "2027-09-06", "end": "2027-09-10"}), host(0, availability=[]),
-                as_of=AS_OF)
+    assert fits(
+        visitor(0, travel_window={"start": "2027-09-06", "end": "2027-09-10"}), host(0, availability=[]), as_of=AS_OF
+    )
 
 
 def test_days_before_the_matching_day_do_not_count() -> None:
@@ -94,7 +105,8 @@ def test_days_before_the_matching_day_do_not_count() -> None:
     candidate = host(0, availability=[], max_days=15)
     assert fits(visitor(0, days=5, travel_window=window), candidate, as_of=date(2027, 5, 24))
     assert broken_rules(visitor(0, days=6, travel_window=window), candidate, as_of=date(2027, 5, 24)) == [
-        Rule.DATES_OVERLAP]
+        Rule.DATES_OVERLAP
+    ]
 
 
 # -- broad check against an independent oracle ---------------------------------------------------------
@@ -103,8 +115,9 @@ COUNTRIES = ["DE", "IT", "LT", "PT", "NO", "BG", "SI", "UA", "FR", "NL"]
 LANGUAGES = ["en", "de", "fr", "it", "pl", "lt", "pt", "sl"]
 
 
-def oracle_breaks(v_answers: VisitorAnswers, v_country: str, h_answers: HostAnswers, h_country: str,
-                  as_of: date) -> set[str]:
+def oracle_breaks(
+    v_answers: VisitorAnswers, v_country: str, h_answers: HostAnswers, h_country: str, as_of: date
+) -> set[str]:
     """The rules the pair breaks, computed the slow obvious way (every calendar day looked at)."""
     broken = set()
     if v_country == h_country:
@@ -120,8 +133,9 @@ def oracle_breaks(v_answers: VisitorAnswers, v_country: str, h_answers: HostAnsw
     # Days after every bounded side's last day cannot help; with no bound on either side any stay fits.
     ends = [r.end for r in h_answers.availability]
     if v_answers.travel_window is not None:
-        ends = [min([v_answers.travel_window.end, *ends])] if not ends else [
-            min(max(ends), v_answers.travel_window.end)]
+        ends = (
+            [min([v_answers.travel_window.end, *ends])] if not ends else [min(max(ends), v_answers.travel_window.end)]
+        )
     horizon_end = max(ends) if ends else as_of + timedelta(days=60)
 
     def host_free(day: date) -> bool:
@@ -209,15 +223,23 @@ def test_a_ranked_list_never_holds_a_host_that_breaks_a_rule_and_misses_none_tha
     catalogue = []
     for _ in range(60):
         h_answers, h_country = random_host(rng)
-        catalogue.append((HostProfile.from_answers(uuid4(), 1, examples.host_organisation(country=h_country),
-                                                   h_answers), h_answers, h_country))
+        catalogue.append(
+            (
+                HostProfile.from_answers(uuid4(), 1, examples.host_organisation(country=h_country), h_answers),
+                h_answers,
+                h_country,
+            )
+        )
     policy = MatchPolicy(top_n=10, as_of=as_of)
     for _ in range(20):
         v_answers, v_country = random_visitor(rng)
         v = VisitorProfile.from_answers(uuid4(), 1, examples.visitor_organisation(country=v_country), v_answers)
         candidates = [(profile, rng.uniform(-0.2, 0.9)) for profile, _, _ in catalogue]
         ranked = rank_hosts(v, candidates, policy)
-        allowed = {profile.host_id for profile, h_answers, h_country in catalogue
-                   if not oracle_breaks(v_answers, v_country, h_answers, h_country, as_of)}
+        allowed = {
+            profile.host_id
+            for profile, h_answers, h_country in catalogue
+            if not oracle_breaks(v_answers, v_country, h_answers, h_country, as_of)
+        }
         assert {entry.host_id for entry in ranked} <= allowed
         assert len(ranked) == min(10, len(allowed))

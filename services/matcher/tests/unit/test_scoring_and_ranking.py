@@ -37,8 +37,9 @@ def host(index: int = 0, *, host_id: UUID | None = None, country: str | None = N
 
 
 def visitor(index: int = 0, **answers: Any) -> VisitorProfile:
-    return VisitorProfile.from_answers(uuid4(), 1, examples.visitor_organisation(index),
-                                       examples.visitor_answers(index, **answers))
+    return VisitorProfile.from_answers(
+        uuid4(), 1, examples.visitor_organisation(index), examples.visitor_answers(index, **answers)
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -53,14 +54,21 @@ def test_the_explanation_values_add_up_to_the_score(seed: int) -> None:
 
 
 def test_each_contribution_is_the_criterion_times_its_weight() -> None:
-    weights = ScoringWeights(semantic=0.5, ecosystems=0.2, topics=0.1, activities=0.1, keywords=0.05,
-                             preferred_country=0.05)
+    weights = ScoringWeights(
+        semantic=0.5, ecosystems=0.2, topics=0.1, activities=0.1, keywords=0.05, preferred_country=0.05
+    )
     v, h = visitor(0), host(0)
     raw = criteria(v, h, 0.6)
     # Visitor 0 wants agri_food+digital (host 0 has both), 2 topics (both offered), 3 activities (all offered),
     # keywords precision farming / data sharing / cluster services (2 of 3 match), and prefers DE (host 0).
-    assert raw == {"semantic": 0.6, "ecosystems": 1.0, "topics": 1.0, "activities": 1.0,
-                   "keywords": pytest.approx(2 / 3), "preferred_country": 1.0}
+    assert raw == {
+        "semantic": 0.6,
+        "ecosystems": 1.0,
+        "topics": 1.0,
+        "activities": 1.0,
+        "keywords": pytest.approx(2 / 3),
+        "preferred_country": 1.0,
+    }
     result = score(v, h, 0.6, weights)
     assert result.explanation["semantic"] == 0.3
     assert result.explanation["keywords"] == round(0.05 * 2 / 3, 6)
@@ -85,8 +93,14 @@ def test_weights_must_be_non_negative_and_not_all_zero() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "form"),
-    [("Recycled Fibres", ("recycled", "fibre")), ("CE-marking", ("ce", "marking")), ("batteries", ("battery",)),
-     ("Économie circulaire", ("economie", "circulaire")), ("MDR", ("mdr",)), ("process", ("process",))],
+    [
+        ("Recycled Fibres", ("recycled", "fibre")),
+        ("CE-marking", ("ce", "marking")),
+        ("batteries", ("battery",)),
+        ("Économie circulaire", ("economie", "circulaire")),
+        ("MDR", ("mdr",)),
+        ("process", ("process",)),
+    ],
 )
 def test_keywords_are_compared_without_case_accents_punctuation_or_plural(raw: str, form: tuple[str, ...]) -> None:
     assert normalise_keyword(raw) == form
@@ -100,14 +114,21 @@ def test_a_keyword_matches_a_longer_one_that_contains_its_words() -> None:
 
 def test_touching_and_overlapping_periods_are_merged() -> None:
     d = date
-    assert merge_periods([(d(2027, 3, 8), d(2027, 3, 14)), (d(2027, 3, 1), d(2027, 3, 7)),
-                          (d(2027, 5, 1), d(2027, 5, 9)), (d(2027, 5, 5), d(2027, 5, 6))]) == (
-        (d(2027, 3, 1), d(2027, 3, 14)), (d(2027, 5, 1), d(2027, 5, 9)))
+    assert merge_periods(
+        [
+            (d(2027, 3, 8), d(2027, 3, 14)),
+            (d(2027, 3, 1), d(2027, 3, 7)),
+            (d(2027, 5, 1), d(2027, 5, 9)),
+            (d(2027, 5, 5), d(2027, 5, 6)),
+        ]
+    ) == ((d(2027, 3, 1), d(2027, 3, 14)), (d(2027, 5, 1), d(2027, 5, 9)))
 
 
 def test_visitor_profiles_survive_their_compact_records() -> None:
+    from cx_matcher.adapters.open_applications import profile_from_record, profile_record
+
     v = visitor(2)
-    assert VisitorProfile.from_record(v.to_record()) == v
+    assert profile_from_record(profile_record(v)) == v
 
 
 def test_a_list_is_best_first_ranked_from_one_ties_broken_by_host_id_and_cut_at_top_n() -> None:
@@ -163,10 +184,22 @@ def test_run_ids_repeat_for_the_same_trigger_and_differ_otherwise() -> None:
 def test_a_run_becomes_a_valid_match_found_whose_event_id_follows_the_run() -> None:
     ranked = rank_hosts(visitor(0), [(host(i), 0.5) for i in range(5)], MatchPolicy(as_of=AS_OF))
     run = uuid4()
-    first = match_found(run_id=run, application_id=uuid4(), revision=1, trigger="new-application",
-                        model=model_version("all-MiniLM-L6-v2", "abc", 10), ranked=ranked)
-    again = match_found(run_id=run, application_id=first.application_id, revision=1, trigger="new-application",
-                        model=first.model_version, ranked=ranked)
+    first = match_found(
+        run_id=run,
+        application_id=uuid4(),
+        revision=1,
+        trigger="new-application",
+        model=model_version("all-MiniLM-L6-v2", "abc", 10),
+        ranked=ranked,
+    )
+    again = match_found(
+        run_id=run,
+        application_id=first.application_id,
+        revision=1,
+        trigger="new-application",
+        model=first.model_version,
+        ranked=ranked,
+    )
     assert MatchFound.model_validate_json(first.model_dump_json()) == first
     assert first.event_id == again.event_id
     assert [m.rank for m in first.matches] == list(range(1, len(ranked) + 1))
@@ -186,6 +219,10 @@ def test_the_lazy_ranking_equals_scoring_every_candidate(seed: int) -> None:
                 eager.append((score(v, h, cosine, policy.weights).score, str(h.host_id)))
         eager.sort(key=lambda item: (-item[0], item[1]))
         for ordered in (True, False):
-            lazy = rank_hosts(v, candidates if ordered else rng.sample(candidates, len(candidates)), policy,
-                              by_falling_similarity=ordered)
+            lazy = rank_hosts(
+                v,
+                candidates if ordered else rng.sample(candidates, len(candidates)),
+                policy,
+                by_falling_similarity=ordered,
+            )
             assert [(e.score, str(e.host_id)) for e in lazy] == eager[:5]

@@ -1,0 +1,630 @@
+"""The matcher's use cases: rank answers, answer visitor and host events, hand partitions over, checkpoint.
+
+Handlers take decoded events (entrypoints/ decodes the Kafka records and dead-letters those that break the
+contract) and work on the matching state, the host index and the open applications of this replica's
+partitions, through small interfaces (the ones below, and adapters.embedder.Embedder for the model);
+bootstrap.py and app.py give them the real adapters.
+
+`Ranking` is the one ranking path: the live service, `POST /api/matcher/preview` (`Ranking.rank`) and
+`cx-matcher rank` (`Ranking.rank_sync`) all rank through it, and so through domain.ranker.Ranker.
+`Matching` adds what only the running service does: it publishes MatchFound, keeps and stores the open
+applications of its partitions, re-matches them as hosts arrive, and hands partitions over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import UUID, uuid4
+
+import numpy as np
+
+from cx_contracts.events import (
+    HostAnswersSubmitted,
+    HostAnswersWithdrawn,
+    MatchFound,
+    VisitorAnswersSubmitted,
+    VisitorAnswersWithdrawn,
+    child_traceparent,
+)
+from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
+
+from cx_matcher.adapters.embedder import Embedder
+from cx_matcher.adapters.metrics import MatcherMetrics
+from cx_matcher.domain.applications import OpenApplication, OpenApplications
+from cx_matcher.domain.profiles import HostChange, HostProfile, Position, VisitorProfile, host_text, visitor_text
+from cx_matcher.domain.ranker import Ranker, SearchIndex
+from cx_matcher.domain.ranking import SCORE_SLACK, MatchPolicy, RankedHost, entered, would_enter
+from cx_matcher.domain.rules import fits
+from cx_matcher.domain.runs import application_run_id, application_trigger, host_run_id, match_found
+from cx_matcher.domain.scoring import score
+
+logger = logging.getLogger(__name__)
+
+HostEvent = HostAnswersSubmitted | HostAnswersWithdrawn
+VisitorEvent = VisitorAnswersSubmitted | VisitorAnswersWithdrawn
+EventT = TypeVar("EventT", HostEvent, VisitorEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[EventT]):
+    """A decoded event and what a handler needs of the record it came in, as plain values."""
+
+    event: EventT
+    partition: int
+    offset: int
+    traceparent: str | None
+
+
+# -- what the handlers work on --------------------------------------------------------------------------
+
+
+class MatchingIndex(SearchIndex, Protocol):
+    """The host index as matching keeps it: host records applied, topic offsets covered, snapshots taken."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def offsets(self) -> dict[int, int]: ...
+
+    @property
+    def changes(self) -> int: ...
+
+    @property
+    def dead_entries(self) -> int: ...
+
+    def __contains__(self, host_id: object) -> bool: ...
+
+    def vector(self, host_id: UUID) -> np.ndarray | None: ...
+
+    def changed_since(self, offsets: Mapping[int, int]) -> list[HostProfile]: ...
+
+    def apply(self, changes: Sequence[HostChange]) -> None: ...
+
+    def cover(self, offsets: Mapping[int, int]) -> None: ...
+
+    def snapshot_state(self) -> tuple[dict[str, Any], np.ndarray]: ...
+
+    def restore(self, meta: Mapping[str, Any], index_bytes: np.ndarray) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class ApplicationStore(Protocol):
+    """Where the open applications of every partition are kept for their next owner (adapters/open_applications.py)."""
+
+    async def save(self, applications: Sequence[OpenApplication]) -> None: ...
+
+    async def withdraw(self, withdrawn: Sequence[tuple[UUID, int]]) -> None: ...
+
+    async def load(self, partitions: Iterable[int]) -> list[OpenApplication]: ...
+
+    async def mark_checked(self, partitions: Sequence[int], offsets: Mapping[int, int]) -> None: ...
+
+    async def compact(self, partitions: Sequence[int], current: Iterable[str]) -> int: ...
+
+
+class MatchPublisher(Protocol):
+    """Publishes MatchFound (adapters/match_publisher.py)."""
+
+    async def publish(self, event: MatchFound, traceparent: str | None) -> None: ...
+
+
+class HostEntry(Protocol):
+    """A host's current answers: a HostAnswersSubmitted, or a line of a hosts file."""
+
+    @property
+    def host_id(self) -> UUID: ...
+
+    @property
+    def revision(self) -> int: ...
+
+    @property
+    def organisation(self) -> OrganisationState: ...
+
+    @property
+    def answers(self) -> HostAnswersState: ...
+
+
+class Application(Protocol):
+    """A visitor's organisation and answers: a preview request, or a line of an applications file."""
+
+    @property
+    def organisation(self) -> OrganisationState: ...
+
+    @property
+    def answers(self) -> VisitorAnswersState: ...
+
+
+# -- ranking: what every caller shares -----------------------------------------------------------------
+
+
+class Ranking:
+    """The host index and how lists are made from it: what the service, the preview and the command share."""
+
+    def __init__(
+        self,
+        index: MatchingIndex,
+        encoder: Embedder,
+        *,
+        ranker: Ranker,
+        policy: Callable[[date | None], MatchPolicy],
+        model_version: str,
+    ) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.ranker = ranker
+        self._policy = policy
+        self.model_version = model_version
+
+    def policy(self, as_of: date | None = None) -> MatchPolicy:
+        """How lists are made now, counting dates from `as_of` (default: the configured day, or today)."""
+        return self._policy(as_of)
+
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode texts on a worker thread, so the event loop keeps serving HTTP and Kafka heartbeats."""
+        if not texts:
+            return np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return await asyncio.to_thread(self.encoder.encode, list(texts))
+
+    async def host_changes(self, hosts: Sequence[tuple[HostEntry, Position | None]]) -> list[HostChange]:
+        """The index changes host entries make: each one's profile and embedded expertise (not applied yet)."""
+        return _host_changes(hosts, await self.embed([host_text(host.answers) for host, _ in hosts]))
+
+    def add_hosts(self, hosts: Iterable[HostEntry]) -> None:
+        """Put host entries into the index, embedding on this thread (the command line has no event loop).
+
+        A host given twice keeps its last entry, as on the topic.
+        """
+        latest = [(host, None) for host in {host.host_id: host for host in hosts}.values()]
+        self.index.apply(_host_changes(latest, self.encoder.encode([host_text(host.answers) for host, _ in latest])))
+
+    async def rank(
+        self, applications: Sequence[Application], *, limit: int | None = None, policy: MatchPolicy | None = None
+    ) -> list[list[RankedHost]]:
+        """Each application's list against the index as it is now; nothing is stored or published."""
+        vectors = await self.embed([visitor_text(a.answers) for a in applications])
+        return self._rank(applications, vectors, limit=limit, policy=policy)
+
+    def rank_sync(
+        self, applications: Sequence[Application], *, limit: int | None = None, policy: MatchPolicy | None = None
+    ) -> list[list[RankedHost]]:
+        """`rank`, embedding on this thread, for a caller without an event loop (`cx-matcher rank`)."""
+        vectors = self.encoder.encode([visitor_text(a.answers) for a in applications])
+        return self._rank(applications, vectors, limit=limit, policy=policy)
+
+    def _rank(
+        self, applications: Sequence[Application], vectors: np.ndarray, *, limit: int | None, policy: MatchPolicy | None
+    ) -> list[list[RankedHost]]:
+        profiles = [VisitorProfile.from_answers(uuid4(), 1, a.organisation, a.answers) for a in applications]
+        # Ranking reads the index without awaiting, so no host change can interleave with it.
+        return self.ranker.rank_many(profiles, vectors, policy or self.policy(), limit=limit)
+
+
+def _host_changes(hosts: Sequence[tuple[HostEntry, Position | None]], vectors: np.ndarray) -> list[HostChange]:
+    return [
+        HostChange(
+            host.host_id,
+            HostProfile.from_answers(host.host_id, host.revision, host.organisation, host.answers),
+            vector,
+            position,
+        )
+        for (host, position), vector in zip(hosts, vectors, strict=True)
+    ]
+
+
+# -- matching: what the running service does -----------------------------------------------------------
+
+
+@dataclass
+class LiveStats:
+    """Counters behind GET /api/matcher/status and the logs."""
+
+    visitor_batches: int = 0
+    visitor_runs: int = 0
+    host_runs: int = 0
+    visitor_records_skipped: int = 0
+    last_run_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """One matching run worked out: its MatchFound, and the application version to keep once it is out."""
+
+    found: MatchFound
+    traceparent: str | None
+    application: OpenApplication
+    replaces: OpenApplication | None = None  # a re-match: the held version it was worked out from
+
+
+class Matching:
+    """Visitor runs, host re-matching and partitions changing hands, on this replica's matching state.
+
+    Locking. The state (the index and the open applications) changes only under `_state`, and runs are worked
+    out under it, so a visitor run and a host re-match never see each other half done. The slow I/O of a run
+    (publishing MatchFound, storing the application) happens outside it, between working the run out and
+    keeping its result, and memory changes only once both succeeded: a failed write leaves memory as it was,
+    so the retry does the work again. While a run is out, its applications are "in flight": re-matching for
+    arriving hosts skips them, and when the run is kept they are checked against every host that arrived
+    meanwhile. The checkpoint waits until no run is in flight and holds the lock while it writes (see
+    `checkpoint`).
+    """
+
+    def __init__(
+        self,
+        ranking: Ranking,
+        *,
+        applications: OpenApplications,
+        store: ApplicationStore,
+        publisher: MatchPublisher,
+        metrics: MatcherMetrics | None = None,
+    ) -> None:
+        self.ranking = ranking
+        self.applications = applications
+        self.store = store
+        self.publisher = publisher
+        self.metrics = metrics or MatcherMetrics()
+        self.owned: set[int] = set()
+        self.stats = LiveStats()
+        self.rematch_pending = False
+        self._state = asyncio.Condition()
+        self._in_flight: Counter[UUID] = Counter()
+
+    @property
+    def index(self) -> MatchingIndex:
+        """The host index."""
+        return self.ranking.index
+
+    # -- visitor answers -------------------------------------------------------------------------------
+
+    async def on_visitor_answers(self, batch: Sequence[Received[VisitorEvent]]) -> None:
+        """Match every new or revised application of a batch (one MatchFound each); forget withdrawn ones."""
+        batch_started = time.perf_counter()
+        self.stats.visitor_batches += 1
+        # Records of one application arrive in order; the last in the batch is its current state.
+        latest = {received.event.application_id: received for received in batch}
+        submitted = [(r, r.event) for r in latest.values() if isinstance(r.event, VisitorAnswersSubmitted)]
+        withdrawn = [
+            (r.event.application_id, r.partition)
+            for r in latest.values()
+            if isinstance(r.event, VisitorAnswersWithdrawn)
+        ]
+        # A redelivered or stale record (revision not above the one matched) gets no second MatchFound. The
+        # open applications of owned partitions are all in memory (loaded when the partition was assigned).
+        fresh = [(r, e) for r, e in submitted if e.revision > self._matched_revision(e.application_id)]
+        self.stats.visitor_records_skipped += len(submitted) - len(fresh)
+        started = time.perf_counter()
+        vectors = await self.ranking.embed([visitor_text(event.answers) for _, event in fresh])
+        if fresh:
+            self.metrics.observe("embed_visitors", time.perf_counter() - started)
+
+        async with self._state:
+            runs = self._visitor_runs(fresh, vectors)
+            seen = self.index.changes
+            touched = [run.application.application_id for run in runs] + [app_id for app_id, _ in withdrawn]
+            self._in_flight.update(touched)
+        try:
+            # Publish first, store after: a crash in between repeats the run (same match_run_id), never loses it.
+            started = time.perf_counter()
+            await asyncio.gather(*(self.publisher.publish(run.found, run.traceparent) for run in runs))
+            self.metrics.observe("publish_batch", time.perf_counter() - started)
+            started = time.perf_counter()
+            await self.store.save([run.application for run in runs])
+            self.metrics.observe("store_batch", time.perf_counter() - started)
+            await self.store.withdraw(withdrawn)
+        except BaseException:
+            await self._land(touched, seen)
+            raise
+        async with self._state:
+            kept = self._keep(runs)
+            for application_id, _ in withdrawn:
+                self.applications.remove(application_id)
+            self._landed(touched)
+            missed = self.index.changes != seen
+            for run in runs:
+                self.metrics.published(run.found.trigger)
+            self.stats.visitor_runs += len(runs)
+            if runs:
+                self.stats.last_run_at = datetime.now(UTC).isoformat()
+        if missed and kept:
+            # Hosts arrived while these runs were out, and their re-matching skipped these applications.
+            await self._rematch_or_defer(functools.partial(self._recheck_runs, kept))
+        self.metrics.observe("visitor_batch", time.perf_counter() - batch_started)
+
+    def _visitor_runs(
+        self, fresh: Sequence[tuple[Received[VisitorEvent], VisitorAnswersSubmitted]], vectors: np.ndarray
+    ) -> list[Run]:
+        """Rank each visitor against the index as it is now (call under the lock)."""
+        policy = self.ranking.policy()
+        profiles = [
+            VisitorProfile.from_answers(event.application_id, event.revision, event.organisation, event.answers)
+            for _, event in fresh
+        ]
+        started = time.perf_counter()
+        lists = self.ranking.ranker.rank_many(profiles, vectors, policy)
+        if fresh:
+            self.metrics.observe("rank_batch", time.perf_counter() - started)
+        ranked_at = dict(self.index.offsets)
+        runs = []
+        for (received, event), vector, profile, ranked in zip(fresh, vectors, profiles, lists, strict=True):
+            found = match_found(
+                run_id=application_run_id(event.application_id, event.revision, event.event_id),
+                application_id=event.application_id,
+                revision=event.revision,
+                trigger=application_trigger(event.revision),
+                model=self.ranking.model_version,
+                ranked=ranked,
+            )
+            application = OpenApplication(
+                profile=profile,
+                vector=vector,
+                partition=received.partition,
+                event_id=event.event_id,
+                matches=ranked,
+                ranked_at=dict(ranked_at),
+            )
+            runs.append(Run(found, child_traceparent(received.traceparent), application))
+        return runs
+
+    def _matched_revision(self, application_id: UUID) -> int:
+        held = self.applications.get(application_id)
+        return 0 if held is None else held.revision
+
+    # -- host answers ----------------------------------------------------------------------------------
+
+    async def on_host_answers(
+        self, batch: Sequence[Received[HostEvent]], *, covered: Mapping[int, int], rematch: bool
+    ) -> None:
+        """Add, replace or remove hosts; with `rematch`, publish new-host runs where a host enters a list.
+
+        `covered` is the next offset to read per host-topic partition once the batch is applied (past records
+        that were dead-lettered too).
+        """
+        latest = {received.event.host_id: received for received in batch}
+        submitted = [(r, r.event) for r in latest.values() if isinstance(r.event, HostAnswersSubmitted)]
+        changes = await self.ranking.host_changes([(event, (r.partition, r.offset)) for r, event in submitted])
+        arrived = [(change, r.traceparent) for change, (r, _) in zip(changes, submitted, strict=True)]
+        removed = {host_id for host_id, r in latest.items() if isinstance(r.event, HostAnswersWithdrawn)}
+        async with self._state:
+            self.index.apply([*changes, *(HostChange(host_id, None, None) for host_id in removed)])
+            self.index.cover(covered)
+            if removed:
+                self._forget_hosts(removed)
+            if not (rematch and arrived and len(self.applications)):
+                return
+        await self._rematch_or_defer(functools.partial(self._arrival_runs, arrived))
+
+    async def cover(self, offsets: Mapping[int, int]) -> None:
+        """Record that the index reflects the host topic up to `offsets` (records past them were compacted away)."""
+        async with self._state:
+            self.index.cover(offsets)
+
+    async def restore_index(self, meta: Mapping[str, Any], index_bytes: np.ndarray) -> None:
+        """Replace the hosts held with a snapshot's (read back by adapters/snapshots.py), at start-up."""
+        async with self._state:
+            self.index.restore(meta, index_bytes)
+
+    async def clear_index(self) -> None:
+        """Forget every host (the topic no longer holds what the restored snapshot covered)."""
+        async with self._state:
+            self.index.clear()
+
+    def _forget_hosts(self, host_ids: set[UUID]) -> None:
+        # A withdrawn host leaves every list held, making room for hosts that now enter (nothing published).
+        for application in self.applications.all():
+            if any(entry.host_id in host_ids for entry in application.matches):
+                application.matches = [entry for entry in application.matches if entry.host_id not in host_ids]
+
+    def _arrival_runs(self, arrived: Sequence[tuple[HostChange, str | None]]) -> list[Run]:
+        """New-host runs for the held applications whose list an arrived host enters (call under the lock)."""
+        applications, goals = self.applications.goal_matrix()
+        policy = self.ranking.policy()
+        weights = policy.weights
+        thresholds = np.array(
+            [
+                app.matches[policy.top_n - 1].score if len(app.matches) >= policy.top_n else -np.inf
+                for app in applications
+            ]
+        )
+        candidates: dict[UUID, list[tuple[HostProfile, str | None]]] = {}
+        for change, trace in arrived:
+            host = change.profile
+            assert host is not None  # an arrival, not a removal
+            cosines = goals @ np.asarray(change.vector, dtype=np.float32)
+            # No rule check or score where even a perfect structured fit could not beat the list's last.
+            bounds = weights.semantic * np.clip(cosines, 0.0, 1.0) + weights.non_semantic_total
+            for position in np.flatnonzero(bounds + SCORE_SLACK >= thresholds):
+                application = applications[position]
+                # An application in flight is checked against this host when its run is kept.
+                if application.application_id not in self._in_flight and self._enters(
+                    application, host, float(cosines[position]), policy
+                ):
+                    candidates.setdefault(application.application_id, []).append((host, trace))
+        return self._host_runs(candidates, policy)
+
+    def _recheck_runs(self, applications: Sequence[OpenApplication]) -> list[Run]:
+        """New-host runs for hosts changed since each application's list was made (call under the lock)."""
+        policy = self.ranking.policy()
+        candidates: dict[UUID, list[tuple[HostProfile, str | None]]] = {}
+        for application in applications:
+            if self.applications.get(application.application_id) is not application:
+                continue  # moved on meanwhile; its newer version is checked on its own
+            for host in self.index.changed_since(application.ranked_at):
+                vector = self.index.vector(host.host_id)
+                cosine = float(np.dot(application.vector, vector)) if vector is not None else 0.0
+                if self._enters(application, host, cosine, policy):
+                    candidates.setdefault(application.application_id, []).append((host, None))
+        return self._host_runs(candidates, policy)
+
+    def _enters(self, application: OpenApplication, host: HostProfile, cosine: float, policy: MatchPolicy) -> bool:
+        if not fits(application.profile, host, as_of=policy.as_of):
+            return False
+        value = score(application.profile, host, cosine, policy.weights).score
+        return would_enter(application.matches, host.host_id, value, policy.top_n)
+
+    def _host_runs(
+        self, candidates: Mapping[UUID, Sequence[tuple[HostProfile, str | None]]], policy: MatchPolicy
+    ) -> list[Run]:
+        """Rank each candidate application again; a run where one of its candidate hosts now enters its list."""
+        ranked_at = dict(self.index.offsets)
+        runs = []
+        for application_id, hosts in candidates.items():
+            application = self.applications.get(application_id)
+            if application is None:
+                continue
+            ranked = self.ranking.ranker.rank(application.profile, application.vector, policy)
+            now_in = set(entered(application.matches, ranked, [host.host_id for host, _ in hosts]))
+            if not now_in:
+                continue
+            entering = [(host.host_id, host.revision) for host, _ in hosts if host.host_id in now_in]
+            found = match_found(
+                run_id=host_run_id(application_id, application.revision, entering),
+                application_id=application_id,
+                revision=application.revision,
+                trigger="new-host",
+                model=self.ranking.model_version,
+                ranked=ranked,
+            )
+            trace = next((trace for host, trace in hosts if host.host_id in now_in), None)
+            changed = dataclasses.replace(application, matches=ranked, ranked_at=dict(ranked_at), stored_as=None)
+            runs.append(Run(found, child_traceparent(trace), changed, replaces=application))
+        return runs
+
+    async def _rematch(self, work_out: Callable[[], list[Run]]) -> None:
+        """Work new-host runs out under the lock, publish and store them outside it, keep them under it again.
+
+        Repeats for the applications kept while hosts arrived during the I/O. On failure nothing is kept and
+        `rematch_pending` asks the next checkpoint to check the lists again.
+        """
+        while True:
+            async with self._state:
+                runs = work_out()
+                seen = self.index.changes
+                touched = [run.application.application_id for run in runs]
+                self._in_flight.update(touched)
+            if not runs:
+                return
+            try:
+                await asyncio.gather(*(self.publisher.publish(run.found, run.traceparent) for run in runs))
+                await self.store.save([run.application for run in runs])
+            except BaseException:
+                self.rematch_pending = True
+                await self._land(touched, seen)
+                raise
+            async with self._state:
+                kept = self._keep(runs)
+                self._landed(touched)
+                self.metrics.published("new-host", len(runs))
+                self.stats.host_runs += len(runs)
+                self.stats.last_run_at = datetime.now(UTC).isoformat()
+                if self.index.changes == seen or not kept:
+                    return
+            work_out = functools.partial(self._recheck_runs, kept)
+
+    async def _rematch_or_defer(self, work_out: Callable[[], list[Run]]) -> None:
+        try:
+            await self._rematch(work_out)
+        except Exception:
+            # The index is already up to date; the lists are checked again (recheck) before the next
+            # checkpoint, so no entering host is missed.
+            logger.exception("re-matching failed; it will be retried")
+
+    def _keep(self, runs: Sequence[Run]) -> list[OpenApplication]:
+        """Put the applications of runs that are out into memory, unless memory moved on; returns those kept."""
+        kept = []
+        for run in runs:
+            application = run.application
+            if application.partition not in self.owned:
+                continue  # the partition changed hands while the run was out
+            held = self.applications.get(application.application_id)
+            if run.replaces is not None:
+                keep = held is run.replaces  # a re-match only updates the version it was worked out from
+            else:
+                keep = held is None or held.revision < application.revision
+            if keep:
+                # Hosts withdrawn while the run was out leave its list too, as they left the lists held.
+                application.matches = [entry for entry in application.matches if entry.host_id in self.index]
+                self.applications.put(application)
+                kept.append(application)
+        return kept
+
+    def _landed(self, touched: Iterable[UUID]) -> None:
+        """The runs on these applications are over (call under the lock)."""
+        self._in_flight -= Counter(touched)
+        self._state.notify_all()
+
+    async def _land(self, touched: Iterable[UUID], seen: int) -> None:
+        """Runs that failed are over; memory keeps what it held."""
+        async with self._state:
+            self._landed(touched)
+            if self.index.changes != seen:
+                # Re-matches skipped these applications while the runs were out: check their lists again.
+                self.rematch_pending = True
+
+    # -- partitions changing hands ---------------------------------------------------------------------
+
+    async def take_over(self, partitions: Iterable[int]) -> None:
+        """Load the open applications of newly owned partitions and re-match them against hosts that changed
+        since their lists were made (by this replica or the previous owner)."""
+        partitions = set(partitions)
+        started = time.perf_counter()
+        loaded = await self.store.load(partitions)
+        self.metrics.observe("take_over_load", time.perf_counter() - started)
+
+        def adopt() -> list[Run]:
+            self.owned |= partitions
+            for application in loaded:
+                application.matches = [m for m in application.matches if m.host_id in self.index]
+                self.applications.put(application)
+            return self._recheck_runs(loaded)
+
+        await self._rematch(adopt)
+        logger.info("partitions taken over", extra={"partitions": sorted(partitions), "applications": len(loaded)})
+
+    async def release(self, partitions: Iterable[int]) -> None:
+        """Forget the applications of partitions another replica now owns."""
+        partitions = set(partitions)
+        async with self._state:
+            self.owned -= partitions
+            self.applications.drop_partitions(partitions)
+
+    async def recheck(self) -> None:
+        """Re-match every held application against hosts changed since its list (after a failed re-match)."""
+        self.rematch_pending = False
+        await self._rematch(lambda: self._recheck_runs(self.applications.all()))
+
+    async def checkpoint(self) -> None:
+        """Record in the store that every held application has been checked against the index as it is now.
+
+        Without it a partition's next owner would check each application against every host changed since
+        its list was published; with it, only against hosts changed since this checkpoint.
+        """
+        if self.rematch_pending:
+            await self.recheck()
+        async with self._state:
+            # Both writes describe the whole held state: the marker says every held application was checked
+            # up to these offsets, compaction deletes every document but the held versions. So they wait until
+            # no run is out, and hold the lock while they write, so that no run starts half way through and no
+            # partition changes hands while its documents are being compacted. They are rare (once per snapshot
+            # interval), so holding the lock across their I/O costs little.
+            await self._state.wait_for(lambda: not self._in_flight)
+            if not self.owned:
+                return
+            partitions, offsets = sorted(self.owned), dict(self.index.offsets)
+            await self.store.mark_checked(partitions, offsets)
+            held = self.applications.all()
+            for application in held:
+                application.ranked_at = dict(offsets)
+            removed = await self.store.compact(partitions, [a.stored_as for a in held if a.stored_as is not None])
+        logger.info(
+            "open applications checkpointed", extra={"applications": len(held), "store_documents_removed": removed}
+        )
