@@ -37,15 +37,8 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from cx_contracts.events import (
-    HostAnswersSubmitted,
-    MatchFound,
-    VisitorAnswersSubmitted,
-    event_headers,
-    event_key,
-    event_value,
-    parse_event,
-)
+from cx_contracts.codec import event_headers, event_key, event_value, parse_event
+from cx_contracts.events import HostAnswersSubmitted, MatchFound, VisitorAnswersSubmitted
 from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
 from cx_kit.kafka import ensure_topics
 

@@ -33,9 +33,9 @@ from cx_contracts.events import (
     MatchFound,
     VisitorAnswersSubmitted,
     VisitorAnswersWithdrawn,
-    child_traceparent,
 )
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
+from cx_contracts.traceparent import child_traceparent
 
 from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.adapters.metrics import MatcherMetrics

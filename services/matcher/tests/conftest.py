@@ -13,14 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from cx_contracts.events import (
-    AnyEvent,
-    MatchFound,
-    event_headers,
-    event_key,
-    event_value,
-    parse_event,
-)
+from cx_contracts.codec import event_headers, event_key, event_value, parse_event
+from cx_contracts.events import AnyEvent, MatchFound
 from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
 from cx_kit.kafka import ensure_topics
 from cx_kit.testing import Infrastructure, read_topic

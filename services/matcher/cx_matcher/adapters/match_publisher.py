@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from faststream.kafka import KafkaBroker
 
-from cx_contracts.events import MatchFound, event_headers, event_key, event_value, headers_as_text
+from cx_contracts.codec import event_headers, event_key, event_value, headers_as_text
+from cx_contracts.events import MatchFound
 
 DESCRIPTION = (
     "One MatchFound per matching run, keyed by application_id: the ranked hosts (best first, at most top_n), "

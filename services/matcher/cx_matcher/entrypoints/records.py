@@ -7,8 +7,8 @@ from typing import Generic, cast
 
 from aiokafka import ConsumerRecord
 
+from cx_contracts.codec import parse_event, read_event_headers
 from cx_contracts.errors import ContractError
-from cx_contracts.events import parse_event, read_event_headers
 
 from cx_matcher.adapters.dead_letters import DeadLetter
 from cx_matcher.handlers import EventT, Received
