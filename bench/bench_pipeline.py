@@ -255,7 +255,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             # The model alone on the throughput set's texts, in this process, while the service idles: before
             # and after the pipeline run, since other work on the machine comes and goes.
             batch_lines = visitors[10 + args.latency : 10 + args.latency + args.throughput]
-            from cx_matcher.cli import ApplicationLine
+            from cx_matcher.entrypoints.command_line import ApplicationLine
 
             embedder = bootstrap.load_embedder(common.settings())
             texts = [visitor_text(ApplicationLine.model_validate(line).answers) for line in batch_lines]

@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cx_matcher import bootstrap
-from cx_matcher.cli import ApplicationLine, HostLine
+from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 from cx_matcher.domain.profiles import HostChange, HostProfile, VisitorProfile
 from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy

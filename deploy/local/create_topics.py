@@ -18,6 +18,7 @@ import time
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
+from probe import process_alive  # this folder's probe: run as a script, its folder is on sys.path
 
 from cx_contracts.topics import ALL_TOPICS, TopicSpec
 
@@ -27,18 +28,6 @@ TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 def default_bootstrap() -> str:
     """127.0.0.1 and the port infra.sh uses (CX_KAFKA_PORT, default 9092)."""
     return f"127.0.0.1:{os.environ.get('CX_KAFKA_PORT', '9092')}"
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether the broker process we are waiting for still runs (None: not watched); a zombie counts as exited."""
-    if pid is None:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
 
 
 async def connect(bootstrap: str, deadline: float, watch_pid: int | None) -> AIOKafkaAdminClient:

@@ -59,22 +59,18 @@ def main() -> int:
     visitors = yaml.safe_load((EVALUATION / "applications.yaml").read_text())["applications"]
     owners: dict[str, list[dict]] = {"hosts": [], "applications": []}
     with httpx.Client(base_url=args.gateway, timeout=10) as client:
-        for host in hosts:
-            body = {
-                "organisation": host["organisation"],
-                "contact": demo_contact(host["organisation"]),
-                "answers": host["answers"],
-            }
-            created = post(client, "/api/catalogue/hosts", body)
-            owners["hosts"].append({"name": host["organisation"]["name"], **created})
-        for visitor in visitors:
-            body = {
-                "organisation": visitor["organisation"],
-                "contact": demo_contact(visitor["organisation"]),
-                "answers": visitor["answers"],
-            }
-            created = post(client, "/api/applications", body)
-            owners["applications"].append({"name": visitor["organisation"]["name"], **created})
+        for entries, path, kind in (
+            (hosts, "/api/catalogue/hosts", "hosts"),
+            (visitors, "/api/applications", "applications"),
+        ):
+            for entry in entries:
+                organisation = entry["organisation"]
+                body = {
+                    "organisation": organisation,
+                    "contact": demo_contact(organisation),
+                    "answers": entry["answers"],
+                }
+                owners[kind].append({"name": organisation["name"], **post(client, path, body)})
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,12 +34,12 @@ import yaml
 from rank_bm25 import BM25Okapi
 
 from cx_matcher import bootstrap
-from cx_matcher.cli import ApplicationLine, HostLine
 from cx_matcher.domain.profiles import HostChange, HostProfile, VisitorProfile, host_text, visitor_text
 from cx_matcher.domain.ranker import Ranker, SearchIndex
 from cx_matcher.domain.ranking import MatchPolicy
 from cx_matcher.domain.rules import broken_rules, fits
 from cx_matcher.domain.scoring import CRITERIA, ScoringWeights, criteria
+from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 from cx_matcher.settings import Settings
 
 HERE = Path(__file__).resolve().parent

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cx_contracts import examples
 from cx_contracts.topics import MATCH_FOUND
 
-from cx_matcher import cli
+from cx_matcher.entrypoints import command_line as cli
 
 pytestmark = pytest.mark.integration
 

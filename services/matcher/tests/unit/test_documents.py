@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
-from cx_matcher.entrypoints import documents
+from cx_kit.api_documents import stale_documents
+
+from cx_matcher import api_documents as documents
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[4]
-
 
 def test_the_committed_interface_documents_match_the_code() -> None:
-    assert documents.stale(ROOT) == [], f"regenerate with: {documents.REGENERATE}"
+    assert stale_documents(documents.documents()) == [], f"regenerate with: {documents.REGENERATE}"
 
 
 def test_the_asyncapi_document_names_every_channel_the_matcher_uses() -> None:
-    document = yaml.safe_load((ROOT / documents.ASYNCAPI_PATH).read_text())
+    document = yaml.safe_load(documents.ASYNCAPI.read_text())
     addresses = {channel["address"] for channel in document["channels"].values()}
     assert addresses == {
         "cx.catalogue.host-answers.v1",
@@ -33,6 +31,6 @@ def test_the_asyncapi_document_names_every_channel_the_matcher_uses() -> None:
 def test_the_openapi_document_holds_the_public_matcher_routes() -> None:
     import json
 
-    document = json.loads((ROOT / documents.OPENAPI_PATH).read_text())
+    document = json.loads(documents.OPENAPI.read_text())
     assert {"/api/matcher/preview", "/api/matcher/status"} <= set(document["paths"])
     assert "post" in document["paths"]["/api/matcher/preview"]

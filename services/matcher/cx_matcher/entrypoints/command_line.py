@@ -163,25 +163,15 @@ def prepare_model() -> None:
 def docs(
     write: Annotated[bool, typer.Option("--write", help="Regenerate the documents.")] = False,
     check: Annotated[bool, typer.Option("--check", help="Fail when a document is out of date.")] = False,
-    root: Annotated[Path, typer.Option("--root", file_okay=False, help="Repository root.")] = Path("."),
 ) -> None:
-    """Write or check docs/asyncapi/matcher.yaml and docs/openapi/matcher.json."""
-    from cx_matcher.entrypoints import documents
+    """Write or check the OpenAPI and AsyncAPI documents, as `python -m cx_matcher.api_documents` does."""
+    from cx_matcher import api_documents
 
     if write == check:
         raise typer.BadParameter("give exactly one of --write or --check")
-    if write:
-        changed = documents.write(root)
-        typer.echo("\n".join(f"written {path}" for path in changed) or "documents up to date")
-        return
-    problems = documents.stale(root)
-    if problems:
-        typer.echo(
-            "\n".join(["matcher documents are out of date:", *problems, f"Regenerate: {documents.REGENERATE}"]),
-            err=True,
-        )
-        raise typer.Exit(1)
-    typer.echo("documents up to date")
+    raise typer.Exit(
+        api_documents.main(api_documents.documents, api_documents.REGENERATE, ["--write" if write else "--check"])
+    )
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
-"""The matcher's published interface documents: docs/asyncapi/matcher.yaml and docs/openapi/matcher.json.
+"""The matcher's published interface: docs/openapi/matcher.json (HTTP), docs/asyncapi/matcher.yaml (events).
 
-Both are generated from the code (the same registration functions the running service uses) and kept in
-the repository; a unit test fails when a committed document differs from what the code produces.
-Regenerate with `cx-matcher docs --write` from the repository root.
+    uv run --no-sync python -m cx_matcher.api_documents --write   regenerate after changing routes or events
+    uv run --no-sync python -m cx_matcher.api_documents --check   exit 1 when a committed document is stale
+
+Both are generated from the code (the same registration functions the running service uses), like every
+service's; the matcher writes its own AsyncAPI text because its host-topic reader is a plain consumer, declared
+for the document here, and FastStream's channel order must be made stable.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 import yaml
 from faststream.specification import AsyncAPI
 
+from cx_kit.api_documents import REPO_ROOT, main, openapi_text
 from cx_kit.kafka import make_broker
 
 from cx_matcher import __version__, bootstrap
@@ -22,9 +25,9 @@ from cx_matcher.entrypoints.host_reader import document_host_topic
 from cx_matcher.entrypoints.visitor_subscriber import register_visitor_subscriber
 from cx_matcher.settings import Settings
 
-ASYNCAPI_PATH = Path("docs/asyncapi/matcher.yaml")
-OPENAPI_PATH = Path("docs/openapi/matcher.json")
-REGENERATE = "uv run --no-sync cx-matcher docs --write"
+OPENAPI = REPO_ROOT / "docs" / "openapi" / "matcher.json"
+ASYNCAPI = REPO_ROOT / "docs" / "asyncapi" / "matcher.yaml"
+REGENERATE = "uv run --no-sync python -m cx_matcher.api_documents --write"
 
 
 class _NoModel:
@@ -79,36 +82,12 @@ def asyncapi_yaml() -> str:
     return yaml.dump(document, sort_keys=False, allow_unicode=True)
 
 
-def openapi_json() -> str:
-    """The OpenAPI document of the matcher's HTTP routes."""
+def documents() -> dict[Path, str]:
+    """The documents as the code describes them (production topic names)."""
     from cx_matcher.app import create_app
 
-    app = create_app(_settings(), embedder=_NoModel())
-    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+    return {OPENAPI: openapi_text(create_app(_settings(), embedder=_NoModel())), ASYNCAPI: asyncapi_yaml()}
 
 
-def expected(root: Path) -> dict[Path, str]:
-    """Document path (under `root`) -> the text the code produces."""
-    return {root / ASYNCAPI_PATH: asyncapi_yaml(), root / OPENAPI_PATH: openapi_json()}
-
-
-def stale(root: Path) -> list[str]:
-    """One line per document that is missing or differs from the code."""
-    problems = []
-    for path, text in expected(root).items():
-        if not path.exists():
-            problems.append(f"{path}: missing")
-        elif path.read_text(encoding="utf-8") != text:
-            problems.append(f"{path}: differs from the code")
-    return problems
-
-
-def write(root: Path) -> list[Path]:
-    """Write both documents; returns those that changed."""
-    changed = []
-    for path, text in expected(root).items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    return changed
+if __name__ == "__main__":
+    raise SystemExit(main(documents, REGENERATE))
