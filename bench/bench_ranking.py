@@ -22,10 +22,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from cx_matcher import bootstrap
-from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 from cx_matcher.domain.profiles import HostChange, HostProfile, VisitorProfile
 from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy
+from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 
 
 def main() -> None:

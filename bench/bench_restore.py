@@ -22,8 +22,8 @@ import numpy as np
 
 from cx_matcher import bootstrap
 from cx_matcher.adapters.snapshots import SnapshotStore
-from cx_matcher.entrypoints.command_line import HostLine
 from cx_matcher.domain.profiles import HostChange, HostProfile
+from cx_matcher.entrypoints.command_line import HostLine
 
 
 def drop_page_cache() -> bool:

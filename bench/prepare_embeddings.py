@@ -16,8 +16,8 @@ import numpy as np
 import profiles
 
 from cx_matcher.bootstrap import load_embedder
-from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 from cx_matcher.domain.profiles import host_text, visitor_text
+from cx_matcher.entrypoints.command_line import ApplicationLine, HostLine
 from cx_matcher.settings import Settings
 
 
