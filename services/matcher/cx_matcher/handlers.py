@@ -503,7 +503,8 @@ class Matching:
         """Work new-host runs out under the lock, publish and store them outside it, keep them under it again.
 
         Repeats for the applications kept while hosts arrived during the I/O. On failure nothing is kept and
-        `rematch_pending` asks the next checkpoint to check the lists again.
+        `rematch_pending` asks for the lists to be checked again (soon by the host reader, at the latest by the
+        checkpoint).
         """
         while True:
             async with self._state:

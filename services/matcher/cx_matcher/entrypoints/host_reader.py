@@ -84,6 +84,7 @@ class HostTopicReader:
         self._task: asyncio.Task[None] | None = None
         self._snapshot_mark: tuple[int, dict[int, int]] | None = None
         self._last_snapshot_at = time.monotonic()
+        self._recheck_after = 0.0
 
     # -- start-up --------------------------------------------------------------------------------------
 
@@ -253,8 +254,20 @@ class HostTopicReader:
             tp.partition: consumer.highwater(tp) or self.status.end_offsets.get(tp.partition, 0)
             for tp in self._partitions
         }
+        if self.matching.rematch_pending and time.monotonic() >= self._recheck_after:
+            await self._recheck()
         if time.monotonic() - self._last_snapshot_at >= self.settings.snapshot_interval_s:
             await self.snapshot_and_checkpoint()
+
+    async def _recheck(self) -> None:
+        # A re-match that failed (the broker or the store) is tried again soon, not only at the next checkpoint,
+        # so an entering host's MatchFound is late by the outage, not by a snapshot interval; hosts keep being
+        # applied meanwhile, a pause apart.
+        try:
+            await self.matching.recheck()
+        except Exception:
+            self._recheck_after = time.monotonic() + self.settings.consumer_backoff_max_s
+            logger.exception("re-matching failed again; retrying", extra={"in_s": self.settings.consumer_backoff_max_s})
 
     def _retrying(self, message: str) -> AsyncRetrying:
         """Retry for as long as it takes, backing off as the broker's subscribers do; cancelling stops it."""

@@ -114,8 +114,8 @@ async def test_a_new_host_whose_match_found_publish_failed_once_is_published_aga
 ) -> None:
     await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
     food = examples.visitor_answers_submitted(0)
-    # A short checkpoint interval: lists are checked again after a failed re-match at the latest there.
-    async with run_matcher(matcher_settings(top_n=2, snapshot_interval_s=1.0)) as app:
+    # The checkpoint is minutes away: the failed re-match is tried again long before it.
+    async with run_matcher(matcher_settings(top_n=2, snapshot_interval_s=300.0)) as app:
         await namespace.publish(food)
         await namespace.match_found(count=1)
         publisher = app.state.matcher.publisher
