@@ -19,10 +19,10 @@ from typing import Any
 import common
 import profiles
 
-from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.bootstrap import load_embedder
 from cx_matcher.domain.profiles import visitor_text
 from cx_matcher.entrypoints.command_line import ApplicationLine
+from cx_matcher.handlers import Embedder
 from cx_matcher.settings import Settings
 
 

@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from cx_kit.runtime import ServiceParts
 
 from cx_matcher import __version__, bootstrap
-from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.adapters.match_publisher import KafkaMatchPublisher
 from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.adapters.open_applications import MongoApplicationStore
@@ -18,7 +17,7 @@ from cx_matcher.domain.applications import OpenApplications
 from cx_matcher.entrypoints.host_reader import HostTopicReader
 from cx_matcher.entrypoints.http import http_router
 from cx_matcher.entrypoints.visitor_subscriber import VisitorSubscriber
-from cx_matcher.handlers import Matching
+from cx_matcher.handlers import Embedder, Matching
 from cx_matcher.settings import Settings
 
 DESCRIPTION = (

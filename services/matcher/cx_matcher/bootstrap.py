@@ -16,13 +16,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from cx_contracts.topics import MATCH_FOUND
 
 from cx_matcher.adapters.dead_letters import HostDeadLetters, VisitorDeadLetters
-from cx_matcher.adapters.embedder import Embedder, load_embedder_from
+from cx_matcher.adapters.embedder import load_embedder_from
 from cx_matcher.adapters.host_index import HostIndex
 from cx_matcher.adapters.match_publisher import KafkaMatchPublisher
 from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy, today_utc
 from cx_matcher.domain.runs import model_version
-from cx_matcher.handlers import Ranking
+from cx_matcher.handlers import Embedder, Ranking
 from cx_matcher.settings import Settings
 
 

@@ -2,7 +2,7 @@
 
 Handlers take decoded events (entrypoints/ decodes the Kafka records and dead-letters those that break the
 contract) and work on the matching state, the host index and the open applications of this replica's
-partitions, through small interfaces (the ones below, and adapters.embedder.Embedder for the model);
+partitions, through small interfaces (the ones below: the model, the index, the store, the publisher);
 bootstrap.py and app.py give them the real adapters.
 
 `Ranking` is the one ranking path: the live service, `POST /api/matcher/preview` (`Ranking.rank`) and
@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
 
@@ -37,8 +38,6 @@ from cx_contracts.events import (
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
 from cx_contracts.traceparent import child_traceparent
 
-from cx_matcher.adapters.embedder import Embedder
-from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.domain.applications import OpenApplication, OpenApplications
 from cx_matcher.domain.profiles import HostChange, HostProfile, Position, VisitorProfile, host_text, visitor_text
 from cx_matcher.domain.ranker import Ranker, SearchIndex
@@ -65,6 +64,48 @@ class Received(Generic[EventT]):
 
 
 # -- what the handlers work on --------------------------------------------------------------------------
+
+
+class Embedder(Protocol):
+    """A loaded model: turns texts into L2-normalised float32 vectors, and says what it is (for the status)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def path(self) -> Path | None: ...
+
+    @property
+    def max_tokens(self) -> int | None: ...
+
+    @property
+    def texts_encoded(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class RunMetrics(Protocol):
+    """Where the time of each stage and the published runs are counted (adapters/metrics.py)."""
+
+    def observe(self, stage: str, seconds: float) -> None: ...
+
+    def published(self, trigger: str, count: int = 1) -> None: ...
+
+
+class _Uncounted:
+    """No metrics (a command, a test)."""
+
+    def observe(self, stage: str, seconds: float) -> None:
+        """Count nothing."""
+
+    def published(self, trigger: str, count: int = 1) -> None:
+        """Count nothing."""
 
 
 class MatchingIndex(SearchIndex, Protocol):
@@ -266,13 +307,13 @@ class Matching:
         applications: OpenApplications,
         store: ApplicationStore,
         publisher: MatchPublisher,
-        metrics: MatcherMetrics | None = None,
+        metrics: RunMetrics | None = None,
     ) -> None:
         self.ranking = ranking
         self.applications = applications
         self.store = store
         self.publisher = publisher
-        self.metrics = metrics or MatcherMetrics()
+        self.metrics: RunMetrics = metrics or _Uncounted()
         self.owned: set[int] = set()
         self.stats = LiveStats()
         self.rematch_pending = False

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 
@@ -29,30 +29,6 @@ EncoderBackend = Literal["onnx", "torch"]
 
 class ModelUnavailable(RuntimeError):
     """The embedding model could not be loaded: the service must not start without it."""
-
-
-class Embedder(Protocol):
-    """A loaded model: turns texts into L2-normalised float32 vectors, and says what it is (for the status)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def dimension(self) -> int: ...
-
-    @property
-    def backend(self) -> str: ...
-
-    @property
-    def path(self) -> Path | None: ...
-
-    @property
-    def max_tokens(self) -> int | None: ...
-
-    @property
-    def texts_encoded(self) -> int: ...
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 def load_embedder_from(

@@ -27,7 +27,7 @@ from cx_contracts.events import MAX_MATCHES
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
 
 if TYPE_CHECKING:
-    from cx_matcher.adapters.embedder import Embedder
+    from cx_matcher.handlers import Embedder
 
 app = typer.Typer(name="cx-matcher", help=__doc__.splitlines()[0], no_args_is_help=True, add_completion=False)
 

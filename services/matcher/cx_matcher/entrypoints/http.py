@@ -12,11 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from cx_contracts.events import MAX_MATCHES, HostMatch
 from cx_contracts.questionnaire import Organisation, VisitorAnswers
 
-from cx_matcher.adapters.embedder import Embedder
 from cx_matcher.domain.ranking import today_utc
 from cx_matcher.entrypoints.host_reader import HostTopicReader
 from cx_matcher.entrypoints.visitor_subscriber import VisitorSubscriber
-from cx_matcher.handlers import Matching
+from cx_matcher.handlers import Embedder, Matching
 from cx_matcher.settings import Settings
 
 
