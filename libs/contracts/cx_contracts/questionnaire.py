@@ -297,7 +297,8 @@ class HostAnswersState(_SharedAnswers):
         strict=True,
         ge=1,
         le=MAX_CAPACITY,
-        description=f"How many exchanges the host can take on while the entry is open (1-{MAX_CAPACITY}).",
+        description=f"The most visiting participants the host can receive at the same time (1-{MAX_CAPACITY}); "
+        "a visitor bringing more is not proposed.",
     )
 
     @field_validator("availability")

@@ -57,6 +57,7 @@ class HostIndex:
         self._formats = np.zeros(0, dtype=np.uint8)
         self._language_bits = np.zeros(0, dtype=np.uint64)
         self._max_days = np.zeros(0, dtype=np.int16)
+        self._capacity = np.zeros(0, dtype=np.int16)
         self._language_numbers: dict[str, int] = {}
         self._mask_cache: dict[tuple[frozenset[str], frozenset[str], frozenset[str]], tuple[int, int, int]] = {}
         self._positions: dict[UUID, Position] = {}
@@ -195,6 +196,7 @@ class HostIndex:
             formats=self._formats[ids],
             language_bits=self._language_bits[ids],
             max_days=self._max_days[ids],
+            capacity=self._capacity[ids],
         )
 
     def country_number(self, country: str) -> int | None:
@@ -210,11 +212,12 @@ class HostIndex:
         if faiss_id >= len(self._countries):
             size = max(faiss_id + 1, 2 * len(self._countries), 1024)
             grown = []
-            for column in (self._masks, self._countries, self._formats, self._language_bits, self._max_days):
+            columns = (self._masks, self._countries, self._formats, self._language_bits, self._max_days, self._capacity)
+            for column in columns:
                 bigger = np.zeros((size, *column.shape[1:]), dtype=column.dtype)
                 bigger[: len(column)] = column
                 grown.append(bigger)
-            self._masks, self._countries, self._formats, self._language_bits, self._max_days = grown
+            self._masks, self._countries, self._formats, self._language_bits, self._max_days, self._capacity = grown
         self._formats[faiss_id] = sum(FORMAT_BITS[f] for f in profile.formats)
         bits = 0
         for language in profile.languages:
@@ -222,6 +225,7 @@ class HostIndex:
             bits |= 1 << (number % 64)
         self._language_bits[faiss_id] = bits
         self._max_days[faiss_id] = profile.max_days
+        self._capacity[faiss_id] = profile.capacity
         key = (profile.ecosystems, profile.topics, profile.activities)
         found = self._mask_cache.get(key)
         if found is None:

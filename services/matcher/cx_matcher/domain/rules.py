@@ -8,10 +8,10 @@ docs/matching-quality.md:
   joined; none given means any time) and the visitor can travel (no window means any time), counted from
   `as_of` on, must hold at least the requested working days; and those days must not exceed the host's
   `max_days`;
-- capacity: the host's `capacity` counts exchanges, not people, so the rule is "fewer exchanges accepted
-  than the capacity". The rules take the number of a host's accepted exchanges; ranking passes none, since
-  no exchanges exist in the platform yet (every published host has capacity left); `participants` is not
-  compared with it.
+- capacity: a host's `capacity` is the most visiting participants it can receive at the same time, so the
+  visitor's `participants`, added to the participants the host has already taken on for the visitor's window
+  (`taken`: those of its accepted exchanges that overlap the window), must not exceed it. Until exchanges are
+  accepted on the platform nothing is taken, and ranking passes none.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def dates_fit(visitor: VisitorProfile, host: HostProfile, as_of: date | None = N
 
 
 def broken_rules(
-    visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, accepted: int = 0
+    visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, taken: int = 0
 ) -> list[Rule]:
     """Every hard rule the pair breaks (empty when the host may be proposed)."""
     broken = []
@@ -76,7 +76,7 @@ def broken_rules(
         broken.append(Rule.LENGTH_ACCEPTED)
     if not dates_fit(visitor, host, as_of):
         broken.append(Rule.DATES_OVERLAP)
-    if accepted >= host.capacity:
+    if visitor.participants + taken > host.capacity:
         broken.append(Rule.CAPACITY_LEFT)
     return broken
 
@@ -92,6 +92,7 @@ class RuleColumns:
     formats: np.ndarray  # FORMAT_BITS mask
     language_bits: np.ndarray  # bit (language number % 64) per language: equal bits may be different languages
     max_days: np.ndarray
+    capacity: np.ndarray
 
 
 def may_fit(
@@ -101,11 +102,14 @@ def may_fit(
     country_number: Callable[[str], int | None],
     language_bit: Callable[[str], int],
 ) -> np.ndarray:
-    """For many hosts at once: False where a host surely breaks a rule other than dates and capacity.
+    """For many hosts at once: False where a host surely breaks a rule other than the dates.
+
+    Capacity is checked against the participants alone: what accepted exchanges take can only lower it.
 
     True is only a "maybe" (two languages can share a bit): fits() still decides each host that passes.
     """
-    ok = (columns.max_days >= visitor.days) & ((columns.formats & _format_mask(visitor.formats)) != 0)
+    ok = (columns.max_days >= visitor.days) & (columns.capacity >= visitor.participants)
+    ok &= (columns.formats & _format_mask(visitor.formats)) != 0
     ok &= (columns.language_bits & np.uint64(_bits(visitor.languages, language_bit))) != 0
     own = country_number(visitor.country)
     if own is not None:
@@ -127,7 +131,7 @@ def _bits(languages: Iterable[str], language_bit: Callable[[str], int]) -> int:
     return bits
 
 
-def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, accepted: int = 0) -> bool:
+def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, taken: int = 0) -> bool:
     """Every hard rule but the dates (the costliest to check) holds."""
     return (
         host.country != visitor.country
@@ -135,10 +139,10 @@ def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, accepte
         and not host.languages.isdisjoint(visitor.languages)
         and not host.formats.isdisjoint(visitor.formats)
         and visitor.days <= host.max_days
-        and accepted < host.capacity
+        and visitor.participants + taken <= host.capacity
     )
 
 
-def fits(visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, accepted: int = 0) -> bool:
+def fits(visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, taken: int = 0) -> bool:
     """True when the pair breaks no hard rule; cheapest checks first, since most candidates fail one."""
-    return fits_apart_from_dates(visitor, host, accepted=accepted) and dates_fit(visitor, host, as_of)
+    return fits_apart_from_dates(visitor, host, taken=taken) and dates_fit(visitor, host, as_of)

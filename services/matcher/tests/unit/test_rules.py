@@ -59,14 +59,20 @@ def test_each_hard_rule_alone_excludes_the_host(
     assert broken_rules(visitor(0, country=country, **visitor_kwargs), host(0, **host_kwargs), as_of=AS_OF) == [rule]
 
 
-def test_a_host_whose_capacity_is_taken_by_accepted_exchanges_is_excluded() -> None:
-    full = host(0, capacity=2)
-    assert broken_rules(visitor(0), full, as_of=AS_OF, accepted=1) == []
-    assert broken_rules(visitor(0), full, as_of=AS_OF, accepted=2) == [Rule.CAPACITY_LEFT]
+def test_a_visitor_bringing_more_participants_than_the_host_receives_at_once_is_never_proposed() -> None:
+    small = host(0, capacity=3)
+    assert broken_rules(visitor(0, participants=3), small, as_of=AS_OF) == []
+    assert broken_rules(visitor(0, participants=4), small, as_of=AS_OF) == [Rule.CAPACITY_LEFT]
+    assert not fits(visitor(0, participants=4), small, as_of=AS_OF)
 
 
-def test_participants_are_not_compared_with_capacity_which_counts_exchanges() -> None:
-    assert fits(visitor(0, participants=5), host(0, capacity=1), as_of=AS_OF)
+def test_participants_already_taken_on_for_the_visitors_window_use_up_the_capacity() -> None:
+    # Accepted exchanges overlapping the visitor's window take their participants out of the capacity.
+    host_of_five = host(0, capacity=5)
+    assert broken_rules(visitor(0, participants=2), host_of_five, as_of=AS_OF, taken=3) == []
+    assert broken_rules(visitor(0, participants=2), host_of_five, as_of=AS_OF, taken=4) == [Rule.CAPACITY_LEFT]
+    assert fits(visitor(0, participants=2), host_of_five, as_of=AS_OF, taken=3)
+    assert not fits(visitor(0, participants=2), host_of_five, as_of=AS_OF, taken=4)
 
 
 def test_the_stay_must_fit_in_one_period_both_sides_share() -> None:
@@ -130,6 +136,8 @@ def oracle_breaks(
         broken.add("shared_format")
     if v_answers.days > h_answers.max_days:
         broken.add("length_accepted")
+    if v_answers.participants > h_answers.capacity:
+        broken.add("capacity_left")
     # Days after every bounded side's last day cannot help; with no bound on either side any stay fits.
     ends = [r.end for r in h_answers.availability]
     if v_answers.travel_window is not None:
@@ -174,6 +182,7 @@ def random_host(rng: random.Random) -> tuple[HostAnswers, str]:
                 formats=rng.sample(["physical", "virtual"], rng.randint(1, 2)),
                 availability=[random_range(rng, 3) for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))],
                 max_days=rng.randint(3, 22),
+                capacity=rng.randint(1, 10),
             )
             return answers, rng.choice(COUNTRIES)
         except ValidationError:
@@ -193,6 +202,7 @@ def random_visitor(rng: random.Random) -> tuple[VisitorAnswers, str]:
                 travel_window=rng.choice([None, random_range(rng, days)]),
                 excluded_countries=excluded,
                 preferred_countries=[c for c in rng.sample(COUNTRIES, 2) if c not in excluded],
+                participants=rng.randint(1, 8),
             )
             return answers, rng.choice(COUNTRIES)
         except ValidationError:
