@@ -430,8 +430,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search", action="store_true", help="grid-search the weights on the dev split")
     parser.add_argument("--write-jsonl", type=Path, help="write hosts.jsonl / applications.jsonl here and stop")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--set", type=Path, default=HERE, help="folder of the set: this one (default) or hard/, written blind"
+    )
     args = parser.parse_args(argv)
-    data = load_set()
+    data = load_set(args.set)
     if args.write_jsonl:
         write_jsonl(data, args.write_jsonl)
         print(f"wrote {args.write_jsonl}/hosts.jsonl and applications.jsonl")
@@ -490,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(context, rankers, splits))
     ours = rankers["**blend (the matcher: configured weights + hard rules)**"]
     baselines = {name: rank for name, rank in rankers.items() if "blend" not in name}
-    print("\n### The blend against each baseline, test split only (18 applications)\n")
+    print(f"\n### The blend against each baseline, test split only ({len(splits['test'])} applications)\n")
     print(paired(context, ours, baselines, splits["test"]))
     if args.json:
         figures["rankers"] = {
