@@ -32,7 +32,14 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
     visitor_body["contact"] = {"name": "Vera Visitor", "email": f"visitor@{domain}"}
     # The system keeps what earlier runs left open, and the new host may enter those applications' lists too:
     # a name of this run's own tells this visitor's mails apart from theirs.
-    visitor_body["organisation"]["name"] = f"{visitor_body['organisation']['name']} {domain.split('.')[0]}"
+    run = domain.split(".")[0]
+    visitor_body["organisation"]["name"] = f"{visitor_body['organisation']['name']} {run}"
+    # Earlier runs left copies of this host in the catalogue: this run's host says something of its own (and
+    # has a name of its own), so it fits this visitor best, ahead of its copies.
+    host_body["organisation"]["name"] = f"{host_body['organisation']['name']} {run}"
+    host_body["answers"]["expertise"] += f" Our {run} programme pairs each visitor with one member company."
+    host_body["answers"]["keywords"] = [*host_body["answers"]["keywords"][:3], run]
+    visitor_body["answers"]["keywords"] = host_body["answers"]["keywords"]
     # The visitor wants to learn exactly what this host offers, in the host's words.
     visitor_body["answers"]["goals"] = host_body["answers"]["expertise"]
     visitor_body["answers"]["ecosystems"] = host_body["answers"]["ecosystems"]
@@ -93,3 +100,13 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
     assert host_body["organisation"]["name"] in body["Text"]
     assert f"{running_system.gateway}/catalogue/hosts/{host_id}" in body["HTML"], "it links the host's page"
     assert f"{running_system.gateway}/applications/{created['application_id']}" in body["Text"], "and its own"
+
+    async with httpx.AsyncClient(base_url=running_system.gateway, timeout=15) as gateway:
+        # The owners withdraw, so later runs find no copy of this run's host or visitor open.
+        withdrawn = [
+            await gateway.delete(f"/api/catalogue/hosts/{host_id}", headers={**host_owner, "If-Match": '"1"'}),
+            await gateway.delete(
+                f"/api/applications/{created['application_id']}", headers={**visitor_owner, "If-Match": '"1"'}
+            ),
+        ]
+    assert [response.status_code for response in withdrawn] == [204, 204]

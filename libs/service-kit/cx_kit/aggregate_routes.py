@@ -144,7 +144,9 @@ def _route(
     response_model: Any = None,
     *,
     location: bool = False,
+    anonymous: bool = False,
 ) -> None:
+    # `anonymous`: the route also answers without a token, which OpenAPI says as an empty security requirement.
     router.add_api_route(
         path,
         endpoint,
@@ -155,6 +157,7 @@ def _route(
         summary=operation.summary,
         description=operation.description,
         responses={status: with_etag(operation.answer, location=location), **problems},
+        openapi_extra={"security": [{}]} if anonymous else None,
     )
 
 
@@ -272,7 +275,7 @@ def owned_aggregate_router(
     _route(
         router, routes.path, create_endpoint, "POST", routes.create, 201, CREATE_PROBLEMS, routes.created, location=True
     )
-    _route(router, record, read, "GET", routes.read, 200, READ_PROBLEMS, read_model)
+    _route(router, record, read, "GET", routes.read, 200, READ_PROBLEMS, read_model, anonymous=routes.public_read)
     replace_endpoint = _taking(replace, body=routes.update_body)
     _route(router, record, replace_endpoint, "PUT", routes.replace, 200, WRITE_PROBLEMS, routes.owned)
     _route(router, record, withdraw, "DELETE", routes.withdraw, 204, WRITE_PROBLEMS)
