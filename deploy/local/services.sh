@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Start or stop the four Python services (and the nginx gateway) on loopback, without Docker.
+# Start or stop the Python services (the four of the platform and the web pages) and the nginx gateway on
+# loopback, without Docker.
 #   deploy/local/services.sh start|stop|status
 # Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN_DIR="${CX_RUN_DIR:-$ROOT/.run}"
 PY="$ROOT/.venv/bin/python"
-SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104)
+SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104 web:8105)
 mkdir -p "$RUN_DIR"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
