@@ -8,6 +8,7 @@ violation) and with the browser's console (no script or style the CSP refused).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -40,8 +41,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     """Debian's chromium, headless; Playwright downloads no browser of its own."""
-    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: run `make browser-tools`"
-    assert AXE.is_file(), f"{AXE} is missing: run `make browser-tools`"
+    _tools_are_installed()
     async with async_playwright() as playwright:
         # As root (CI), chromium's sandbox cannot start; the pages under test are the platform's own.
         chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -49,6 +49,17 @@ async def browser() -> AsyncIterator[Browser]:
             yield chromium
         finally:
             await chromium.close()
+
+
+def _tools_are_installed() -> None:
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: run `make browser-tools`"
+    assert AXE.is_file(), f"{AXE} is missing: run `make browser-tools`"
+
+
+@functools.cache
+def axe_source() -> str:
+    """axe-core's script, as npm installed it from the committed lock."""
+    return AXE.read_text("utf-8")
 
 
 @dataclass
@@ -82,7 +93,7 @@ async def check_accessibility(page: Page) -> None:
     """Run axe-core on the page; fail on any serious or critical violation, naming each."""
     # page.evaluate runs through the debugging protocol, which the page's CSP does not govern.
     if not await page.evaluate("typeof axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text("utf-8"))
+        await page.evaluate(axe_source())
     results = await page.evaluate(
         "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', "
         "'best-practice']}})"
