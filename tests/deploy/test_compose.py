@@ -4,6 +4,7 @@ settings the services really read."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -24,10 +25,12 @@ OURS = ("catalogue", "applications", "matcher", "notifier")
 PAGES = ("web",)
 BUILT = OURS + PAGES
 ROUTED = ("catalogue", "applications", "matcher", "web")
-INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "gateway")
+INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "keycloak", "gateway")
+SIGNING_IN = ("catalogue", "applications")  # the services that accept people's tokens (SignInSettings)
 ONE_SHOT = ("topics",)
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 GATEWAY_TEMPLATE = ROOT / "services/gateway/nginx/templates/default.conf.template"
+REALM = json.loads((ROOT / "deploy/keycloak/clusterxchange-realm.json").read_text())
 
 
 def settings_class(service: str) -> type:
@@ -171,7 +174,8 @@ def test_the_web_pages_call_the_services_apis_and_start_after_them() -> None:
     env = environment("web")
     assert urlsplit(env["CX_WEB_CATALOGUE_URL"]).hostname == "catalogue"
     assert urlsplit(env["CX_WEB_APPLICATIONS_URL"]).hostname == "applications"
-    assert depends_on("web") == {"catalogue": "service_healthy", "applications": "service_healthy"}
+    assert depends_on("web") == {s: "service_healthy" for s in ("keycloak", "catalogue", "applications")}
+    assert env["CX_WEB_OIDC_ISSUER"] == environment("catalogue")["CX_CATALOGUE_OIDC_ISSUER"], "one issuer for all"
 
 
 @pytest.mark.parametrize("service", BUILT)
@@ -269,3 +273,58 @@ def test_ports_published_on_the_host_listen_on_loopback_unless_told_otherwise(se
     for published in STACK[service].get("ports", []):
         host_ip = interpolate(str(published), {}).split(":")[0]
         assert host_ip == "127.0.0.1", f"{service} publishes {published} on every interface"
+
+
+@pytest.mark.parametrize("service", OURS)
+def test_every_cx_variable_a_service_gets_is_one_of_its_own_settings(service: str) -> None:
+    stray = [key for key in environment(service) if key.startswith("CX_") and not key.startswith(prefix(service))]
+    assert stray == [], f"{service} is given variables no setting of it reads: {stray}"
+
+
+def test_keycloak_imports_the_realm_file_and_publishes_one_fixed_address() -> None:
+    spec = STACK["keycloak"]
+    assert spec["image"].startswith("quay.io/keycloak/keycloak:")
+    assert "--import-realm" in spec["command"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in spec["volumes"]}
+    assert (ROOT / mounts["/opt/keycloak/data/import"] / "clusterxchange-realm.json").is_file()
+    env = environment("keycloak")
+    assert urlsplit(env["KC_HOSTNAME"]).port == int(spec["ports"][0].split(":")[1])
+    with pytest.raises(LookupError, match="CX_KEYCLOAK_ADMIN_PASSWORD"):
+        interpolate(env["KC_BOOTSTRAP_ADMIN_PASSWORD"], {})
+
+
+def test_the_realm_signs_the_web_pages_in_with_pkce_and_names_the_audience_and_the_organisation_claims() -> None:
+    assert REALM["realm"] == "clusterxchange" and REALM["enabled"] is True
+    (client,) = REALM["clients"]
+    assert client["publicClient"] is True and client["standardFlowEnabled"] is True
+    assert client["directAccessGrantsEnabled"] is False and client["implicitFlowEnabled"] is False
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert all(urlsplit(uri).hostname in ("127.0.0.1", "localhost") for uri in client["redirectUris"])
+    mappers = {mapper["name"]: mapper for mapper in client["protocolMappers"]}
+    audience = mappers["audience clusterxchange"]["config"]
+    assert audience["included.custom.audience"] == "clusterxchange" and audience["access.token.claim"] == "true"
+    for claim in ("organisation", "organisation_name", "role", "partnership"):
+        config = mappers[claim]["config"]
+        assert mappers[claim]["protocolMapper"] == "oidc-usermodel-attribute-mapper"
+        assert config["user.attribute"] == config["claim.name"] == claim and config["access.token.claim"] == "true"
+
+
+def test_only_the_realms_administrators_set_who_a_person_is_for_the_platform() -> None:
+    (provider,) = REALM["components"]["org.keycloak.userprofile.UserProfileProvider"]
+    profile = json.loads(provider["config"]["kc.user.profile.config"][0])
+    attributes = {attribute["name"]: attribute for attribute in profile["attributes"]}
+    for name in ("organisation", "organisation_name", "role", "partnership"):
+        assert attributes[name]["permissions"]["edit"] == ["admin"], f"a person could change its own {name}"
+    assert attributes["role"]["validations"]["options"]["options"] == ["member", "manager"]
+
+
+@pytest.mark.parametrize("service", SIGNING_IN)
+def test_each_service_accepts_the_tokens_of_the_realm_for_the_platforms_audience(service: str) -> None:
+    env = environment(service)
+    keycloak = environment("keycloak")
+    assert env[f"{prefix(service)}OIDC_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/{REALM['realm']}"
+    keys = urlsplit(env[f"{prefix(service)}OIDC_JWKS_URL"])
+    assert keys.hostname == "keycloak" and keys.path == f"/realms/{REALM['realm']}/protocol/openid-connect/certs"
+    (client,) = REALM["clients"]
+    audiences = [m["config"]["included.custom.audience"] for m in client["protocolMappers"] if "audience" in m["name"]]
+    assert audiences == [env[f"{prefix(service)}OIDC_AUDIENCE"]]

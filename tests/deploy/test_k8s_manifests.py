@@ -143,6 +143,26 @@ def test_the_kustomization_pins_the_image_of_every_workload() -> None:
     assert used <= pinned
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_cx_variable_a_deployment_passes_is_one_of_its_services_settings(service: str) -> None:
+    prefix = settings_class(service).model_config["env_prefix"]
+    stray = [
+        e["name"] for e in container(service)["env"] if e["name"].startswith("CX_") and not e["name"].startswith(prefix)
+    ]
+    assert stray == [], f"{service} is given variables no setting of it reads: {stray}"
+
+
+@pytest.mark.parametrize("service", ("catalogue", "applications"))
+def test_the_services_that_accept_tokens_are_told_the_production_issuer_and_audience(service: str) -> None:
+    env = {e["name"]: e for e in container(service)["env"]}
+    prefix = settings_class(service).model_config["env_prefix"]
+    (config,) = [doc for doc in MANIFESTS["platform-config.yaml"] if doc["kind"] == "ConfigMap"]
+    for setting, key in (("OIDC_ISSUER", "oidc-issuer"), ("OIDC_AUDIENCE", "oidc-audience")):
+        assert env[prefix + setting]["valueFrom"]["configMapKeyRef"] == {"name": "cx-platform", "key": key}
+    issuer = config["data"]["oidc-issuer"]
+    assert issuer.startswith("https://") and "127.0.0.1" not in issuer, "never the development issuer"
+
+
 def test_the_web_pages_reach_the_apis_by_their_service_names_and_every_config_key_exists() -> None:
     env = {e["name"]: e for e in container("web")["env"]}
     assert env["CX_WEB_CATALOGUE_URL"]["value"] == "http://catalogue:8101"

@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, api: HttpPlatformApi | None = N
         client_id=settings.oidc_client_id,
         scope=settings.oidc_scope,
         audience=settings.oidc_audience,
+        discovery_url=settings.oidc_discovery_url,
     )
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)

@@ -37,7 +37,12 @@ class Settings(ServiceSettings):
         description="The OpenID provider people sign in with: EU Login in production, Keycloak in docker-compose, "
         "the development issuer locally. Its discovery document is <issuer>/.well-known/openid-configuration.",
     )
-    oidc_client_id: str = Field("clusterxchange-web", min_length=1, description="The pages' client id at the issuer.")
+    oidc_discovery_url: str | None = Field(
+        None,
+        description="Where the pages read the issuer's discovery document when they reach it at another address "
+        "than the browser does (docker-compose: Keycloak on the compose network); default: from the issuer.",
+    )
+    oidc_client_id: str = Field("cx-web", min_length=1, description="The pages' client id at the issuer.")
     oidc_audience: str = Field("clusterxchange", description="The audience the services accept in access tokens.")
     oidc_scope: str = Field("openid profile email", description="Scopes asked for at sign-in.")
 

@@ -59,7 +59,7 @@ def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogu
     ecosystems = mail.text.index("They work in the industrial ecosystems you work in.", first)
     country = mail.text.index("They are in a country you would like to visit.", first)
     assert semantic < ecosystems < country, "highest contribution first"
-    assert f"https://exchange.example/applications/{visitor.id}/matches" in mail.text
+    assert f"All your proposals: https://exchange.example/applications/{visitor.id}\n" in mail.text
     assert check_html(mail.html) == []
 
 
@@ -216,7 +216,7 @@ def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make
         for host in hosts:
             assert host.organisation.name in mail.text
             assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in mail.html
-    assert mail.text.count(f"https://exchange.example/applications/{visitor.id}/matches") == 2
+    assert mail.text.count(f"All your proposals: https://exchange.example/applications/{visitor.id}\n") == 2
     assert check_html(mail.html) == []
 
 

@@ -41,14 +41,16 @@ class SignedIn:
 class OpenIdIssuer:
     """The configured OpenID provider, as the pages use it."""
 
-    def __init__(self, *, issuer: str, client_id: str, scope: str, audience: str) -> None:
+    def __init__(
+        self, *, issuer: str, client_id: str, scope: str, audience: str, discovery_url: str | None = None
+    ) -> None:
         self._issuer = issuer.rstrip("/")
         self._audience = audience
         self._oauth = OAuth()
         self._oauth.register(
             CLIENT,
             client_id=client_id,
-            server_metadata_url=f"{self._issuer}/.well-known/openid-configuration",
+            server_metadata_url=discovery_url or f"{self._issuer}/.well-known/openid-configuration",
             client_kwargs={"scope": scope, "code_challenge_method": "S256", "token_endpoint_auth_method": "none"},
         )
         self._client: Any = self._oauth.create_client(CLIENT)
