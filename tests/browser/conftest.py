@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +19,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
-from cx_kit.testing import REPO_ROOT, port_answers
+from cx_kit.testing import REPO_ROOT
 
-from cx_dev_issuer.testing import wait_for_issuer
 from tests.e2e.conftest import RunningSystem, running_system  # noqa: F401 (the fixture, shared with e2e)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,7 +29,6 @@ SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SERIOUS = {"serious", "critical"}
-ISSUER_PORT = 8090
 
 pytestmark = pytest.mark.browser
 
@@ -115,32 +110,8 @@ async def screenshots(page: Page, name: str) -> None:
     await page.set_viewport_size(DESKTOP)
 
 
-@pytest.fixture(scope="session")
-def development_issuer(running_system: RunningSystem, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
-    """The development issuer the system signs in with, on its default address (8090).
-
-    deploy/local/services.sh starts it with the system; when an older services.sh did not, it is started
-    here for the session (with a key of the session's own), so the pages always have their sign-in.
-    """
-    if port_answers("127.0.0.1", ISSUER_PORT):
-        yield f"http://127.0.0.1:{ISSUER_PORT}"
-        return
-    folder = tmp_path_factory.mktemp("browser-issuer")
-    env = {**os.environ, "CX_DEV_ISSUER_PORT": str(ISSUER_PORT), "CX_DEV_ISSUER_KEY_FILE": str(folder / "key.pem")}
-    log = folder / "dev-issuer.log"
-    with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "cx_dev_issuer"], env=env, stdout=output, stderr=output)
-    try:
-        url = f"http://127.0.0.1:{ISSUER_PORT}"
-        wait_for_issuer(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @pytest.fixture
-async def people(browser: Browser, running_system: RunningSystem, development_issuer: str) -> AsyncIterator[Any]:  # noqa: F811
+async def people(browser: Browser, running_system: RunningSystem) -> AsyncIterator[Any]:  # noqa: F811
     """A factory of people, each signed in (or not) in a browser context of its own."""
     contexts: list[BrowserContext] = []
 

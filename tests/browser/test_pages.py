@@ -25,11 +25,18 @@ pytestmark = pytest.mark.browser
 FIRST, SECOND = list(PARTNERSHIPS)[:2]
 
 
-def _host_answers(run: str) -> dict[str, Any]:
+def _host_answers(run: str, name: str = "Living Lab Cluster") -> dict[str, Any]:
     payload = examples.host_entry_payload(0)
-    payload["organisation"]["name"] = f"Living Lab Cluster {run}"
-    payload["answers"]["keywords"] = [f"lab{run}", "precision farming"]
+    payload["organisation"]["name"] = f"{name} {run}"
+    # A keyword of this host's own: the filters find it by it, and a visitor asking for it ranks it first
+    # among the hosts with the same answers that earlier runs left in the catalogue.
+    payload["answers"]["keywords"] = [keyword(run, name), "precision farming"]
     return payload
+
+
+def keyword(run: str, name: str) -> str:
+    """The keyword only the host `name` of this run has."""
+    return f"{name.split()[0].lower()}{run}"
 
 
 def _visitor_answers(run: str, host: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +45,7 @@ def _visitor_answers(run: str, host: dict[str, Any]) -> dict[str, Any]:
     answers = payload["answers"]
     # The visitor wants to learn exactly what the host offers, in the host's words.
     answers["goals"] = host["answers"]["expertise"]
-    for shared in ("ecosystems", "languages", "formats"):
+    for shared in ("ecosystems", "topics", "activities", "languages", "formats", "keywords"):
         answers[shared] = host["answers"][shared]
     answers["preferred_countries"] = [host["organisation"]["country"]]
     answers["excluded_countries"] = []
@@ -114,7 +121,7 @@ async def test_a_host_signs_in_publishes_its_entry_and_edits_it(people, run) -> 
     await expect(page.get_by_role("status")).to_contain_text("Your host entry is saved (revision 2)")
     await expect(page.locator(".facts")).to_contain_text("5")
     page = await host.open("/entries")
-    await expect(page.get_by_role("link", name=f"Living Lab Cluster {run}")).to_have_attribute(
+    await expect(page.get_by_role("link", name=f"Living Lab Cluster {run}", exact=True)).to_have_attribute(
         "href", f"/catalogue/hosts/{host_id}"
     )
     await host.check("host-entries")
@@ -122,8 +129,7 @@ async def test_a_host_signs_in_publishes_its_entry_and_edits_it(people, run) -> 
 
 async def test_a_field_error_and_a_stale_edit_are_shown_beside_their_field(people, run) -> None:
     host = await people(f"Stale Cluster {run}", email=f"host@stale-{run}.example")
-    payload = _host_answers(run)
-    payload["organisation"]["name"] = f"Stale Cluster {run}"
+    payload = _host_answers(run, "Stale Cluster")
     host_id = await publish(host, payload)
 
     page = await host.open(f"/entries/{host_id}/edit")
@@ -158,7 +164,7 @@ async def test_a_field_error_and_a_stale_edit_are_shown_beside_their_field(peopl
 async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_its_mail_links_the_host(
     people, run, running_system
 ) -> None:
-    host_payload = _host_answers(run)
+    host_payload = _host_answers(run, "Matching Lab Cluster")
     host = await people(host_payload["organisation"]["name"], email=f"host@match-{run}.example")
     host_id = await publish(host, host_payload)
     visitor_email = f"visitor@match-{run}.example"
@@ -170,7 +176,7 @@ async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_it
 
     ranked = page.locator("#ranked-hosts")
     # The page asks for new proposals by itself: no reload.
-    await expect(ranked.get_by_role("link", name=host_payload["organisation"]["name"])).to_be_visible(timeout=60_000)
+    await expect(ranked.get_by_role("link", name=host_payload["organisation"]["name"], exact=True)).to_be_visible(timeout=60_000)
     proposal = ranked.locator(".ranked-host", has_text=host_payload["organisation"]["name"])
     await expect(proposal).to_contain_text("Oldenburg, Germany")
     await expect(proposal).to_contain_text("What they can teach is close to what you want to learn.")
@@ -186,7 +192,7 @@ async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_it
     assert link, text
     mail_page = await visitor.open(link[0].removeprefix(visitor.gateway))
     await expect(mail_page.get_by_role("heading", level=1)).to_have_text(host_payload["organisation"]["name"])
-    proposals = re.search(rf"https?://\S+/applications/{application_id}/matches", text)
+    proposals = re.search(rf"https?://\S+/applications/{application_id}\b", text)
     assert proposals, text
     await visitor.open(proposals[0].removeprefix(visitor.gateway))
     await expect(visitor.page.locator("#ranked-hosts")).to_contain_text(host_payload["organisation"]["name"])
@@ -194,17 +200,16 @@ async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_it
 
 async def test_the_catalogue_filters_narrow_the_hosts_and_show_no_contact(people, run) -> None:
     host = await people(f"Filter Cluster {run}", email=f"host@filter-{run}.example")
-    payload = _host_answers(run)
-    payload["organisation"]["name"] = f"Filter Cluster {run}"
+    payload = _host_answers(run, "Filter Cluster")
     await publish(host, payload)
     anyone = await people()
 
     page = await anyone.open("/catalogue")
-    await page.get_by_label("Words in the expertise or keywords").fill(f"lab{run}")
+    await page.get_by_label("Words in the expertise or keywords").fill(keyword(run, "Filter Cluster"))
     await page.get_by_label("Country").select_option("DE")
     await page.get_by_role("button", name="Show hosts").click()
 
-    await expect(page.get_by_role("link", name=f"Filter Cluster {run}")).to_be_visible()
+    await expect(page.get_by_role("link", name=f"Filter Cluster {run}", exact=True)).to_be_visible()
     assert f"host@filter-{run}.example" not in await page.content()
     await anyone.check("catalogue")
 
@@ -216,7 +221,7 @@ async def test_the_catalogue_filters_narrow_the_hosts_and_show_no_contact(people
     await page.get_by_label("Virtual").check()
     await page.get_by_label("Country").select_option("")
     await page.get_by_role("button", name="Show hosts").click()
-    await expect(page.get_by_role("link", name=f"Filter Cluster {run}")).to_be_visible()
+    await expect(page.get_by_role("link", name=f"Filter Cluster {run}", exact=True)).to_be_visible()
     await anyone.check()
 
 
@@ -234,10 +239,10 @@ async def test_a_manager_sees_the_applications_of_its_partnership_and_no_other(p
     manager = await people(f"Partnership Office {run}", role="manager", partnership=FIRST)
     page = await manager.open("/partnership")
 
-    await expect(page.get_by_role("link", name=f"Our Visitor {run}")).to_be_visible()
-    await expect(page.get_by_role("link", name=f"Their Visitor {run}")).to_have_count(0)
+    await expect(page.get_by_role("link", name=f"Our Visitor {run}", exact=True)).to_be_visible()
+    await expect(page.get_by_role("link", name=f"Their Visitor {run}", exact=True)).to_have_count(0)
     await manager.check("partnership")
-    await page.get_by_role("link", name=f"Our Visitor {run}").click()
+    await page.get_by_role("link", name=f"Our Visitor {run}", exact=True).click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Application of Our Visitor {run}")
     await expect(page.get_by_role("link", name="Edit the application")).to_have_count(0)
     await manager.check()
