@@ -81,24 +81,24 @@ async def fill(page: Page, payload: dict[str, Any], partnership: str) -> None:
             await page.locator(f'[name="answers.{name}"]').fill(str(value))
 
 
-async def publish(host: Person, payload: dict[str, Any], partnership: str = FIRST) -> str:
-    """The host publishes its entry from the front page's link; returns the entry's id."""
-    page = await host.open("/")
-    await page.get_by_role("link", name="Publish a host entry").click()
+async def submit(person: Person, link: str, button: str, done: str, payload: dict[str, Any], partnership: str) -> str:
+    """From the front page's `link`, answer the questionnaire and send it; returns the new record's id."""
+    page = await person.open("/")
+    await page.get_by_role("link", name=link).click()
     await fill(page, payload, partnership)
-    await page.get_by_role("button", name="Publish").click()
-    await expect(page.get_by_role("status")).to_contain_text("Your entry is published")
+    await page.get_by_role("button", name=button).click()
+    await expect(page.get_by_role("status")).to_contain_text(done)
     return page.url.rsplit("/", 1)[-1]
+
+
+async def publish(host: Person, payload: dict[str, Any], partnership: str = FIRST) -> str:
+    """The host publishes its entry; returns the entry's id."""
+    return await submit(host, "Publish a host entry", "Publish", "Your entry is published", payload, partnership)
 
 
 async def apply(visitor: Person, payload: dict[str, Any], partnership: str = FIRST) -> str:
-    """The visitor applies from the front page's link; returns the application's id."""
-    page = await visitor.open("/")
-    await page.get_by_role("link", name="Apply for an exchange").click()
-    await fill(page, payload, partnership)
-    await page.get_by_role("button", name="Apply").click()
-    await expect(page.get_by_role("status")).to_contain_text("Your application is in")
-    return page.url.rsplit("/", 1)[-1]
+    """The visitor applies; returns the application's id."""
+    return await submit(visitor, "Apply for an exchange", "Apply", "Your application is in", payload, partnership)
 
 
 async def test_a_host_signs_in_publishes_its_entry_and_edits_it(people, run) -> None:
@@ -176,7 +176,9 @@ async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_it
 
     ranked = page.locator("#ranked-hosts")
     # The page asks for new proposals by itself: no reload.
-    await expect(ranked.get_by_role("link", name=host_payload["organisation"]["name"], exact=True)).to_be_visible(timeout=60_000)
+    await expect(ranked.get_by_role("link", name=host_payload["organisation"]["name"], exact=True)).to_be_visible(
+        timeout=60_000
+    )
     proposal = ranked.locator(".ranked-host", has_text=host_payload["organisation"]["name"])
     await expect(proposal).to_contain_text("Oldenburg, Germany")
     await expect(proposal).to_contain_text("What they can teach is close to what you want to learn.")

@@ -153,13 +153,20 @@ def _organisation_and_contact(partnerships: tuple[Choice, ...], who: str) -> tup
     return organisation, contact
 
 
-def _shared_answers(what: str) -> tuple[FormField, ...]:
+def _shared_answers(what: str, *, activities: str, languages: str, formats: str) -> tuple[FormField, ...]:
+    """The questions both questionnaires ask first, in the words of who answers them."""
     return (
         FormField(
             "answers.ecosystems", "Industrial ecosystems", Widget.CHECKBOXES, "One to three.", _choices(Ecosystem)
         ),
         FormField("answers.topics", "Topics", Widget.CHECKBOXES, f"What {what} is about.", _choices(Topic)),
+        FormField("answers.activities", activities, Widget.CHECKBOXES, choices=_choices(Activity)),
+        FormField("answers.languages", languages, Widget.CODES, "ISO 639-1 codes, e.g. en, de, sl."),
+        FormField("answers.formats", formats, Widget.CHECKBOXES, choices=_choices(ExchangeFormat)),
     )
+
+
+KEYWORDS = FormField("answers.keywords", "Keywords", Widget.TAGS, "Separated by commas.", optional=True)
 
 
 def host_questionnaire(partnerships: Mapping[str, str]) -> Questionnaire:
@@ -181,19 +188,19 @@ def host_questionnaire(partnerships: Mapping[str, str]) -> Questionnaire:
             FieldGroup(
                 "What you offer",
                 (
-                    *_shared_answers("an exchange with you"),
-                    FormField(
-                        "answers.activities", "Activities you offer", Widget.CHECKBOXES, choices=_choices(Activity)
+                    *_shared_answers(
+                        "an exchange with you",
+                        activities="Activities you offer",
+                        languages="Languages",
+                        formats="Formats",
                     ),
-                    FormField("answers.languages", "Languages", Widget.CODES, "ISO 639-1 codes, e.g. en, de, sl."),
-                    FormField("answers.formats", "Formats", Widget.CHECKBOXES, choices=_choices(ExchangeFormat)),
                     FormField(
                         "answers.expertise",
                         "What a visitor can learn here",
                         Widget.TEXTAREA,
                         "In your own words, 40 to 4000 characters: this is what visitors are matched on.",
                     ),
-                    FormField("answers.keywords", "Keywords", Widget.TAGS, "Separated by commas.", optional=True),
+                    KEYWORDS,
                 ),
             ),
             FieldGroup(
@@ -219,15 +226,11 @@ def visitor_questionnaire(partnerships: Mapping[str, str]) -> Questionnaire:
             FieldGroup(
                 "What you are looking for",
                 (
-                    *_shared_answers("the exchange"),
-                    FormField(
-                        "answers.activities", "Activities you want", Widget.CHECKBOXES, choices=_choices(Activity)
-                    ),
-                    FormField(
-                        "answers.languages", "Languages you speak", Widget.CODES, "ISO 639-1 codes, e.g. en, fr."
-                    ),
-                    FormField(
-                        "answers.formats", "Formats you accept", Widget.CHECKBOXES, choices=_choices(ExchangeFormat)
+                    *_shared_answers(
+                        "the exchange",
+                        activities="Activities you want",
+                        languages="Languages you speak",
+                        formats="Formats you accept",
                     ),
                     FormField(
                         "answers.goals",
@@ -235,7 +238,7 @@ def visitor_questionnaire(partnerships: Mapping[str, str]) -> Questionnaire:
                         Widget.TEXTAREA,
                         "In your own words, 40 to 4000 characters: hosts are matched on this.",
                     ),
-                    FormField("answers.keywords", "Keywords", Widget.TAGS, "Separated by commas.", optional=True),
+                    KEYWORDS,
                     FormField(
                         "answers.preferred_countries",
                         "Host countries you would prefer",
