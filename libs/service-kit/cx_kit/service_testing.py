@@ -49,20 +49,10 @@ class TokenIssuer(Protocol):
         """The issuer, as its tokens' `iss` and the services' `oidc_issuer`."""
         ...
 
-    def token(
-        self,
-        organisation_name: str,
-        *,
-        email: str | None = None,
-        role: str = "member",
-        partnership: str | None = None,
-        email_verified: bool = True,
-        audience: str = "clusterxchange",
-        issuer: str | None = None,
-        lifetime_s: int = 3600,
-        issued_at: int | None = None,
-    ) -> str:
-        """A signed access token of a person of `organisation_name` (a member with a verified e-mail by default)."""
+    def token(self, organisation_name: str, **claims: Any) -> str:
+        """A signed access token of a person of `organisation_name` (a member with a verified e-mail unless
+        `claims` say otherwise: `email`, `role`, `partnership`, `email_verified`, `audience`, `issuer`,
+        `lifetime_s`, `issued_at`)."""
         ...
 
 

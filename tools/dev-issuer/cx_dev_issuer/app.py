@@ -84,15 +84,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def jwks() -> dict[str, Any]:
         return {"keys": [key.public_jwk]}
 
-    @app.get("/authorize")
-    async def authorize(request: Request) -> Response:
-        parameters = dict(request.query_params)
+    def checked_or_refused(parameters: dict[str, str]) -> AuthorisationRequest | Response:
+        # The sign-in request, or the answer to one that cannot be served: the issuer's page or an error redirect.
         try:
-            checked = AuthorisationRequest.checked(parameters, settings.redirect_hosts)
+            return AuthorisationRequest.checked(parameters, settings.redirect_hosts)
         except RedirectRefused as refused:
             return HTMLResponse(_page("Sign-in refused", f"<p>{html.escape(str(refused))}</p>"), status_code=400)
         except AuthorisationError as error:
             return _error_redirect(parameters, error)
+
+    @app.get("/authorize")
+    async def authorize(request: Request) -> Response:
+        checked = checked_or_refused(dict(request.query_params))
+        if isinstance(checked, Response):
+            return checked
         return HTMLResponse(_sign_in_form(checked), headers=NO_STORE)
 
     @app.post("/authorize")
@@ -103,13 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         role: Annotated[str, Form()] = "member",
         partnership: Annotated[str, Form()] = "",
     ) -> Response:
-        parameters = {name: str(value) for name, value in (await request.form()).items()}
-        try:
-            checked = AuthorisationRequest.checked(parameters, settings.redirect_hosts)
-        except RedirectRefused as refused:
-            return HTMLResponse(_page("Sign-in refused", f"<p>{html.escape(str(refused))}</p>"), status_code=400)
-        except AuthorisationError as error:
-            return _error_redirect(parameters, error)
+        checked = checked_or_refused({name: str(value) for name, value in (await request.form()).items()})
+        if isinstance(checked, Response):
+            return checked
         try:
             identity = DevIdentity.of(
                 organisation, email=email, role=role, partnership=partnership if role == "manager" else None
