@@ -7,11 +7,12 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from pydantic import BaseModel, ValidationError
 
@@ -165,3 +166,30 @@ def signed_in_as(organisation: str, *, role: str = "member", partnership: str | 
 def web_settings() -> Settings:
     """Settings of a web service under test."""
     return Settings(environment="test", session_secret=SESSION_SECRET, log_json=False)
+
+
+@pytest.fixture
+def api() -> FakePlatformApi:
+    """The services' public API in memory."""
+    return FakePlatformApi()
+
+
+@pytest.fixture
+def browser(web_settings: Settings, api: FakePlatformApi) -> Iterator[TestClient]:
+    """The pages on the in-memory API, asked as a browser at the gateway's address would."""
+    from cx_web.app import create_app
+
+    app = create_app(web_settings, api=api)  # type: ignore[arg-type]
+    with TestClient(app, base_url="http://127.0.0.1:8080", follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., None]:
+    """Sign a test client in as an organisation (as a completed sign-in leaves the session cookie)."""
+    from cx_web.entrypoints.session import SESSION_COOKIE
+
+    def as_organisation(client: TestClient, organisation: str, **kwargs: Any) -> None:
+        client.cookies.set(SESSION_COOKIE, session_cookie(signed_in_as(organisation, **kwargs)))
+
+    return as_organisation

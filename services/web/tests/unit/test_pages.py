@@ -3,38 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from cx_contracts import examples
 from cx_contracts.vocabulary import PARTNERSHIPS
 
-from cx_web.app import create_app
-from cx_web.entrypoints.session import SESSION_COOKIE
-
-from ..conftest import FakePlatformApi, session_cookie, signed_in_as
-
 pytestmark = pytest.mark.unit
 PARTNERSHIP = next(iter(PARTNERSHIPS))
-
-
-@pytest.fixture
-def api() -> FakePlatformApi:
-    return FakePlatformApi()
-
-
-@pytest.fixture
-def browser(web_settings, api) -> TestClient:
-    with TestClient(
-        create_app(web_settings, api=api), base_url="http://127.0.0.1:8080", follow_redirects=False
-    ) as client:
-        yield client
-
-
-def sign_in(client: TestClient, organisation: str, **kwargs: Any) -> None:
-    client.cookies.set(SESSION_COOKIE, session_cookie(signed_in_as(organisation, **kwargs)))
 
 
 def host_form(index: int = 0, **changes: list[str]) -> dict[str, list[str]]:
@@ -89,7 +65,7 @@ def test_a_page_that_needs_a_signed_in_person_sends_it_to_sign_in_and_back(brows
     assert answer.headers["location"] == "/sign-in?next=%2Fentries%2Fnew"
 
 
-def test_a_host_publishes_its_entry_with_the_address_it_signed_in_with(browser, api) -> None:
+def test_a_host_publishes_its_entry_with_the_address_it_signed_in_with(browser, api, sign_in) -> None:
     sign_in(browser, "nordwest-agrifood")
 
     answer = browser.post("/entries/new", data=host_form())
@@ -103,7 +79,7 @@ def test_a_host_publishes_its_entry_with_the_address_it_signed_in_with(browser, 
     assert "Your entry is published" in page.text and "Edit the entry" in page.text
 
 
-def test_each_field_error_of_the_api_is_shown_beside_its_field_and_in_the_summary(browser) -> None:
+def test_each_field_error_of_the_api_is_shown_beside_its_field_and_in_the_summary(browser, sign_in) -> None:
     sign_in(browser, "nordwest-agrifood")
 
     answer = browser.post(
@@ -117,7 +93,7 @@ def test_each_field_error_of_the_api_is_shown_beside_its_field_and_in_the_summar
     assert 'value="de, EN"' in answer.text, "what the person typed stays in the form"
 
 
-def test_a_form_without_the_sessions_csrf_token_changes_nothing(browser, api) -> None:
+def test_a_form_without_the_sessions_csrf_token_changes_nothing(browser, api, sign_in) -> None:
     sign_in(browser, "nordwest-agrifood")
 
     answer = browser.post("/entries/new", data=host_form(csrf_token=["forged"]))
@@ -126,7 +102,9 @@ def test_a_form_without_the_sessions_csrf_token_changes_nothing(browser, api) ->
     assert not api.records["/api/catalogue/hosts"]
 
 
-def test_a_stale_edit_keeps_the_persons_changes_and_shows_the_current_version_beside_the_field(browser, api) -> None:
+def test_a_stale_edit_keeps_the_persons_changes_and_shows_the_current_version_beside_the_field(
+    browser, api, sign_in
+) -> None:
     sign_in(browser, "nordwest-agrifood")
     host_id = api.publish("nordwest-agrifood", {**examples.host_entry_payload(0), "partnership": PARTNERSHIP})
     api.records["/api/catalogue/hosts"][host_id].revision = 2
@@ -141,7 +119,7 @@ def test_a_stale_edit_keeps_the_persons_changes_and_shows_the_current_version_be
     assert re.search(r'id="field-answers-capacity"[^>]*value="4"', answer.text)
 
 
-def test_a_manager_reads_but_is_never_offered_a_change(browser, api) -> None:
+def test_a_manager_reads_but_is_never_offered_a_change(browser, api, sign_in) -> None:
     sign_in(browser, "escp-office", role="manager", partnership=PARTNERSHIP)
 
     new = browser.get("/entries/new")
@@ -149,10 +127,32 @@ def test_a_manager_reads_but_is_never_offered_a_change(browser, api) -> None:
     assert new.status_code == 403 and "do not change them" in new.text
 
 
-def test_sign_out_needs_the_form_and_empties_the_session(browser) -> None:
+def test_sign_out_needs_the_form_and_empties_the_session(browser, sign_in) -> None:
     sign_in(browser, "nordwest-agrifood")
 
     answer = browser.post("/sign-out", data={"csrf_token": "csrf-of-test"})
 
     assert answer.status_code == 303
     assert browser.get("/entries/new").status_code == 303
+
+
+def test_a_host_withdraws_its_entry_after_confirming_from_the_revision_it_saw(browser, api, sign_in) -> None:
+    sign_in(browser, "nordwest-agrifood")
+    host_id = api.publish("nordwest-agrifood", {**examples.host_entry_payload(0), "partnership": PARTNERSHIP})
+
+    confirm = browser.get(f"/entries/{host_id}/withdraw")
+    answer = browser.post(f"/entries/{host_id}/withdraw", data={"csrf_token": "csrf-of-test", "revision": "1"})
+
+    assert confirm.status_code == 200 and 'name="revision" value="1"' in confirm.text
+    assert (answer.status_code, answer.headers["location"]) == (303, "/entries")
+    assert host_id not in api.records["/api/catalogue/hosts"]
+    assert "Your host entry is withdrawn." in browser.get("/entries").text
+
+
+def test_another_organisations_application_reads_as_no_page_at_all(browser, api, sign_in) -> None:
+    application_id = api.apply("someone-else", {**examples.application_payload(0), "partnership": PARTNERSHIP})
+    sign_in(browser, "nordwest-agrifood")
+
+    page = browser.get(f"/applications/{application_id}")
+
+    assert page.status_code == 404 and "Page not found" in page.text
