@@ -21,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, 
 
 from cx_kit.testing import REPO_ROOT
 
-from tests.e2e.conftest import RunningSystem, running_system  # noqa: F401 (the fixture, shared with e2e)
+from tests.conftest import RunningSystem
 
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
@@ -111,7 +111,7 @@ async def screenshots(page: Page, name: str) -> None:
 
 
 @pytest.fixture
-async def people(browser: Browser, running_system: RunningSystem) -> AsyncIterator[Any]:  # noqa: F811
+async def people(browser: Browser, running_system: RunningSystem) -> AsyncIterator[Any]:
     """A factory of people, each signed in (or not) in a browser context of its own."""
     contexts: list[BrowserContext] = []
 

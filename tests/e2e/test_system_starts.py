@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import SERVICES
+from tests.conftest import SERVICES
 
 pytestmark = pytest.mark.e2e
 
