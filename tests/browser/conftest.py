@@ -66,6 +66,7 @@ class Person:
     gateway: str
     email: str
     refused: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)  # "/entries/<id>", "/applications/<id>": withdrawn at the end
 
     async def open(self, path: str) -> Page:
         """Go to `path` on the platform and wait for the page to settle."""
@@ -114,6 +115,7 @@ async def screenshots(page: Page, name: str) -> None:
 async def people(browser: Browser, running_system: RunningSystem) -> AsyncIterator[Any]:
     """A factory of people, each signed in (or not) in a browser context of its own."""
     contexts: list[BrowserContext] = []
+    everyone: list[Person] = []
 
     async def person(
         organisation: str | None = None,
@@ -126,14 +128,25 @@ async def people(browser: Browser, running_system: RunningSystem) -> AsyncIterat
         contexts.append(context)
         page = await context.new_page()
         someone = Person(context, page, running_system.gateway, email or "")
+        everyone.append(someone)
         page.on("console", lambda message: _refusal(someone, message))
         if organisation is not None:
             await sign_in(someone, organisation, email=email, role=role, partnership=partnership)
         return someone
 
     yield person
+    for someone in everyone:
+        for record in someone.created:
+            await withdraw(someone, record)
     for context in contexts:
         await context.close()
+
+
+async def withdraw(person: Person, record: str) -> None:
+    """Withdraw a record from its page, as its owner would (so runs leave no open applications behind)."""
+    page = await person.open(f"{record}/withdraw")
+    await page.get_by_role("button", name="Withdraw").click()
+    await page.get_by_role("status").get_by_text("is withdrawn").wait_for()
 
 
 def _refusal(person: Person, message: ConsoleMessage) -> None:

@@ -88,7 +88,9 @@ async def submit(person: Person, link: str, button: str, done: str, payload: dic
     await fill(page, payload, partnership)
     await page.get_by_role("button", name=button).click()
     await expect(page.get_by_role("status")).to_contain_text(done)
-    return page.url.rsplit("/", 1)[-1]
+    record_id = page.url.rsplit("/", 1)[-1]
+    person.created.append(("/entries/" if button == "Publish" else "/applications/") + record_id)
+    return record_id
 
 
 async def publish(host: Person, payload: dict[str, Any], partnership: str = FIRST) -> str:
@@ -186,7 +188,7 @@ async def test_a_visitor_applies_sees_ranked_hosts_with_names_and_reasons_and_it
     await visitor.check("application-with-ranked-hosts")
 
     mailpit = running_system.infrastructure.mailpit_url
-    mails = await wait_until(lambda: mails_to(mailpit, visitor_email), timeout=60, interval=0.5, message="the mail")
+    mails = await wait_until(lambda: mails_to(mailpit, visitor_email), timeout=120, interval=0.5, message="the mail")
     text = await mail_text(mailpit, mails[0]["ID"])
     reason = "What they can teach is close to what you want to learn."
     assert reason in text, "the mail and the page give the same reasons"
