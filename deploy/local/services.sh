@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start or stop the development issuer, the four Python services (and the nginx gateway) on loopback, without Docker.
+# Start or stop the development issuer, the Python services (the four of the platform and the web pages)
+# and the nginx gateway on loopback, without Docker.
 #   deploy/local/services.sh start|stop|status
 # Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default; the services
 # accept the tokens of the development issuer on 127.0.0.1:8090 (their OIDC_ISSUER default), which signs with
@@ -8,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN_DIR="${CX_RUN_DIR:-$ROOT/.run}"
 PY="$ROOT/.venv/bin/python"
-SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104)
+SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104 web:8105)
 ISSUER_PORT=8090
 export CX_DEV_ISSUER_KEY_FILE="${CX_DEV_ISSUER_KEY_FILE:-$RUN_DIR/dev-issuer/signing-key.pem}"
 mkdir -p "$RUN_DIR"

@@ -21,6 +21,10 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 STACK = COMPOSE["services"]
 
 OURS = ("catalogue", "applications", "matcher", "notifier")
+# The web pages: built here like the four, but they hold no store and no broker (they call the APIs).
+PAGES = ("web",)
+BUILT = OURS + PAGES
+ROUTED = ("catalogue", "applications", "matcher", "web")
 INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "keycloak", "gateway")
 SIGNING_IN = ("catalogue", "applications")  # the services that accept people's tokens (SignInSettings)
 ONE_SHOT = ("topics",)
@@ -77,8 +81,8 @@ def compose_settings(service: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_the_stack_has_the_infrastructure_our_four_services_and_the_topic_setup() -> None:
-    assert set(STACK) == set(OURS) | set(INFRASTRUCTURE) | set(ONE_SHOT)
+def test_the_stack_has_the_infrastructure_our_four_services_the_web_pages_and_the_topic_setup() -> None:
+    assert set(STACK) == set(BUILT) | set(INFRASTRUCTURE) | set(ONE_SHOT)
 
 
 @pytest.mark.parametrize("service", sorted(STACK))
@@ -93,7 +97,7 @@ def test_every_service_runs_an_image_or_builds_one_from_a_dockerfile_in_the_repo
         assert (context / build.get("dockerfile", "Dockerfile")).is_file()
 
 
-@pytest.mark.parametrize("service", OURS)
+@pytest.mark.parametrize("service", BUILT)
 def test_each_of_our_services_builds_from_its_own_dockerfile(service: str) -> None:
     assert STACK[service]["build"]["dockerfile"] == f"services/{service}/Dockerfile"
     assert (ROOT / "services" / service / "Dockerfile").is_file()
@@ -110,7 +114,7 @@ def test_the_one_shot_topic_setup_is_not_restarted_once_it_has_finished() -> Non
     assert STACK["topics"].get("restart", "no") == "no"
 
 
-@pytest.mark.parametrize("service", OURS)
+@pytest.mark.parametrize("service", BUILT)
 def test_each_service_health_check_asks_healthz_on_the_port_it_listens_on(service: str) -> None:
     env = environment(service)
     port = env[f"{prefix(service)}HTTP_PORT"]
@@ -142,7 +146,7 @@ def test_the_notifier_is_told_where_to_send_mail_and_where_contacts_live() -> No
     assert urlsplit(env["CX_NOTIFIER_APPLICATIONS_URL"]).hostname == "applications"
 
 
-@pytest.mark.parametrize(("service", "setting"), [pair for service in OURS for pair in compose_settings(service)])
+@pytest.mark.parametrize(("service", "setting"), [pair for service in BUILT for pair in compose_settings(service)])
 def test_every_setting_compose_passes_names_a_real_field_of_the_service_settings(
     service: str, setting: str, expect_settings_field: Callable[[str, str], None]
 ) -> None:
@@ -158,9 +162,28 @@ def test_each_service_runs_in_production_and_needs_a_real_internal_token(service
         interpolate(env[f"{prefix(service)}INTERNAL_TOKEN"], {})
 
 
-@pytest.mark.parametrize("service", OURS)
+def test_the_web_pages_run_in_production_and_need_a_real_session_secret() -> None:
+    env = environment("web")
+    assert env["CX_WEB_ENVIRONMENT"] == "production"
+    with pytest.raises(LookupError, match="CX_WEB_SESSION_SECRET"):
+        interpolate(env["CX_WEB_SESSION_SECRET"], {})
+    assert "CX_WEB_INTERNAL_TOKEN" not in env, "the pages never call internal routes"
+
+
+def test_the_web_pages_call_the_services_apis_and_start_after_them() -> None:
+    env = environment("web")
+    assert urlsplit(env["CX_WEB_CATALOGUE_URL"]).hostname == "catalogue"
+    assert urlsplit(env["CX_WEB_APPLICATIONS_URL"]).hostname == "applications"
+    assert depends_on("web") == {s: "service_healthy" for s in ("keycloak", "catalogue", "applications")}
+    assert env["CX_WEB_OIDC_ISSUER"] == environment("catalogue")["CX_CATALOGUE_OIDC_ISSUER"], "one issuer for all"
+
+
+@pytest.mark.parametrize("service", BUILT)
 def test_each_service_accepts_the_settings_compose_gives_it(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    variables = {"CX_INTERNAL_TOKEN": "a-test-secret-that-is-not-the-placeholder"}
+    variables = {
+        "CX_INTERNAL_TOKEN": "a-test-secret-that-is-not-the-placeholder",
+        "CX_WEB_SESSION_SECRET": "a-session-secret-that-is-not-the-placeholder",
+    }
     for key in [k for k in os.environ if k.startswith(prefix(service))]:
         monkeypatch.delenv(key)
     for key, value in environment(service).items():
@@ -229,16 +252,20 @@ def test_the_gateway_renders_the_one_template_with_every_variable_it_uses() -> N
     env = environment("gateway")
     assert used <= set(env), f"not set for the gateway: {sorted(used - set(env))}"
     assert re.match(env["NGINX_ENVSUBST_FILTER"], "CX_GATEWAY_LISTEN")
-    assert env["CX_GATEWAY_WEB_ROOT"] in mounts
 
 
-@pytest.mark.parametrize("service", OURS)
-def test_the_gateway_sends_each_service_prefix_to_that_service(service: str) -> None:
+@pytest.mark.parametrize("service", ROUTED)
+def test_the_gateway_sends_to_each_routed_service_on_its_port_once_it_is_healthy(service: str) -> None:
     template = GATEWAY_TEMPLATE.read_text()
     upstream = environment("gateway")[f"CX_GATEWAY_{service.upper()}_UPSTREAM"]
     assert upstream == f"{service}:{environment(service)[prefix(service) + 'HTTP_PORT']}"
-    assert re.search(rf"location /api/{service}/ \{{\s*proxy_pass http://cx_{service};", template)
+    assert f"proxy_pass http://cx_{service};" in template
     assert depends_on("gateway").get(service) == "service_healthy"
+
+
+def test_the_gateway_routes_nothing_to_the_notifier() -> None:
+    assert not any(key.startswith("CX_GATEWAY_NOTIFIER") for key in environment("gateway"))
+    assert "notifier" not in depends_on("gateway")
 
 
 @pytest.mark.parametrize("service", sorted(STACK))

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from cx_contracts.api import ContactCard
 from cx_contracts.events import HostMatch
+from cx_contracts.explanation import Reason, reasons
 from cx_contracts.questionnaire import OrganisationState
 
-from cx_notifier.domain.explanation import Reason, reasons
 from cx_notifier.domain.ledger import LedgerEntry
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -11,10 +12,10 @@ import pytest
 from aiosmtplib.email import flatten_message
 
 from cx_contracts import examples
+from cx_contracts.explanation import Reason, reasons
 
 from cx_notifier.adapters.smtp import build_message
 from cx_notifier.adapters.templates import TEMPLATES_DIR, MailTemplates
-from cx_notifier.domain.explanation import Reason, reasons
 from cx_notifier.domain.ledger import plan_run
 from cx_notifier.domain.proposals import Digest, Links, OutgoingMail, host_proposal, visitor_proposal
 
@@ -217,3 +218,15 @@ def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make
             assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in mail.html
     assert mail.text.count(f"All your proposals: https://exchange.example/applications/{visitor.id}\n") == 2
     assert check_html(mail.html) == []
+
+
+def test_a_language_folder_translates_the_shared_reasons_and_falls_back_to_english_for_the_rest(tmp_path: Path) -> None:
+    shutil.copytree(TEMPLATES_DIR / "en", tmp_path / "en")
+    shutil.copytree(TEMPLATES_DIR / "en", tmp_path / "de")
+    phrases = {"criteria": {"visitor": {"semantic": "Was sie lehren, liegt nahe an dem, was Sie lernen wollen."}}}
+    (tmp_path / "de" / "phrases.json").write_text(json.dumps(phrases, ensure_ascii=False), "utf-8")
+    templates = MailTemplates(tmp_path)
+
+    assert templates.reason_text(Reason("semantic", 60), "visitor", "de").startswith("Was sie lehren")
+    assert templates.reason_text(Reason("topics", 20), "visitor", "de") == Reason("topics", 20).sentence("visitor")
+    assert templates.reason_text(Reason("semantic", 60), "visitor", "en") == Reason("semantic", 60).sentence("visitor")

@@ -1,4 +1,5 @@
-"""The whole system as `make run` starts it: real processes for every service, nginx in front."""
+"""The whole system as `make run` starts it, shared by the e2e and the browser tests: real processes for every
+service, the web pages, the development issuer and nginx in front."""
 
 from __future__ import annotations
 
