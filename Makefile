@@ -6,7 +6,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 PYTEST_ARGS ?=
 
-.PHONY: help setup run test lint format browser-tools test-unit test-integration infra-up infra-down infra-status schemas
+.PHONY: help setup run test lint format browser-tools screenshots test-unit test-integration infra-up infra-down infra-status schemas
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,11 @@ test: setup lint browser-tools ## lint and type-check, then run the whole suite 
 	@bash deploy/local/infra.sh up
 	@set +e; CX_KEEP_INFRA=1 $(UV) run --no-sync pytest $(PYTEST_ARGS); status=$$?; \
 	  bash deploy/local/infra.sh down; exit $$status
+
+screenshots: setup browser-tools ## run the browser tests and write their pictures to docs/screenshots (shown in README)
+	@bash deploy/local/infra.sh up
+	@set +e; CX_KEEP_INFRA=1 CX_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest tests/browser \
+	  $(PYTEST_ARGS); status=$$?; bash deploy/local/infra.sh down; exit $$status
 
 test-unit: setup ## only the pure tests (no infrastructure)
 	$(UV) run --no-sync pytest -m unit $(PYTEST_ARGS)

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import yaml
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_fixed
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
 from cx_contracts.vocabulary import PARTNERSHIPS
 
@@ -37,22 +37,34 @@ def demo_contact(organisation: dict) -> dict:
 
 
 class NotYetUp(Exception):
-    """The gateway or a service behind it is still starting."""
+    """The gateway or a service behind it is still starting, or the gateway asks to slow down (429)."""
+
+    def __init__(self, status: int, retry_after_s: float = 0.5) -> None:
+        super().__init__(status)
+        self.retry_after_s = retry_after_s
+
+
+def _pause(state: RetryCallState) -> float:
+    # As long as the gateway says (its write budget per client refills over seconds), else half a second.
+    error = state.outcome.exception() if state.outcome is not None else None
+    return min(getattr(error, "retry_after_s", 0.5), 10.0)
 
 
 @retry(
     retry=retry_if_exception_type((httpx.TransportError, NotYetUp)),
-    wait=wait_fixed(0.5),
-    stop=stop_after_attempt(20),
+    wait=_pause,
+    stop=stop_after_attempt(30),
     retry_error_callback=lambda state: sys.exit(
         "the gateway did not answer; is the system up? (deploy/local/services.sh status)"
     ),
 )
 def post(client: httpx.Client, path: str, body: dict, token: str) -> dict:
-    """POST signed in with `token`, retried while the services finish starting."""
+    """POST signed in with `token`, retried while the services finish starting or the gateway throttles."""
     response = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
     if response.status_code in (502, 503, 504):
         raise NotYetUp(response.status_code)
+    if response.status_code == 429:
+        raise NotYetUp(429, float(response.headers.get("Retry-After", "1") or 1))
     if response.status_code != 201:
         raise SystemExit(f"{path} refused demo entry {body['organisation']['name']!r}: {response.text}")
     return response.json()

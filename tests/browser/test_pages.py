@@ -3,7 +3,7 @@
 A host signs in and publishes its entry, then edits it; a visitor signs in, applies and sees its ranked hosts
 with names and reasons, and gets an e-mail whose link opens the host's page; a stale edit and a field error
 show beside their field; the catalogue's filters narrow it; a manager sees only its partnership. Every page
-on the way passes axe-core, and the main ones leave screenshots in docs/screenshots/.
+on the way passes axe-core, and the main ones take screenshots (into docs/screenshots/ with `make screenshots`).
 """
 
 from __future__ import annotations
