@@ -8,9 +8,9 @@ violation) and with the browser's console (no script or style the CSP refused).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
