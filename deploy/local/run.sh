@@ -24,7 +24,9 @@ fi
 cat <<URLS
 
 ClusterXchange is running:
-  web front end and API gateway   http://127.0.0.1:8080/
+  web pages and API gateway       http://127.0.0.1:8080/
+  development sign-in (issuer)    http://127.0.0.1:8090/.well-known/openid-configuration
+    a token for curl:             .venv/bin/cx-dev-token --organisation "Test Cluster"
   catalogue API docs              http://127.0.0.1:8101/docs
   applications API docs           http://127.0.0.1:8102/docs
   matcher API docs                http://127.0.0.1:8103/docs

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Start or stop the four Python services (and the nginx gateway) on loopback, without Docker.
+# Start or stop the development issuer, the Python services (the four of the platform and the web pages)
+# and the nginx gateway on loopback, without Docker.
 #   deploy/local/services.sh start|stop|status
-# Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default.
+# Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default; the services
+# accept the tokens of the development issuer on 127.0.0.1:8090 (their OIDC_ISSUER default), which signs with
+# $RUN_DIR/dev-issuer/signing-key.pem (made on first start; cx-dev-token reads it through CX_DEV_ISSUER_KEY_FILE).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN_DIR="${CX_RUN_DIR:-$ROOT/.run}"
 PY="$ROOT/.venv/bin/python"
-SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104)
+SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104 web:8105)
+ISSUER_PORT=8090
+export CX_DEV_ISSUER_KEY_FILE="${CX_DEV_ISSUER_KEY_FILE:-$RUN_DIR/dev-issuer/signing-key.pem}"
 mkdir -p "$RUN_DIR"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -24,11 +29,23 @@ wait_healthy() { # name port
   done
 }
 
+running() { [[ -f "$RUN_DIR/$1.pid" ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+start_issuer() {
+  if running dev-issuer; then echo "   dev-issuer already running (pid $(cat "$RUN_DIR/dev-issuer.pid"))"; return; fi
+  if answers "$ISSUER_PORT"; then echo "!! port $ISSUER_PORT is taken; cannot start the development issuer" >&2; exit 1; fi
+  env CX_DEV_ISSUER_PORT="$ISSUER_PORT" "$PY" -m cx_dev_issuer >"$RUN_DIR/dev-issuer.log" 2>&1 &
+  echo $! >"$RUN_DIR/dev-issuer.pid"
+  wait_healthy dev-issuer "$ISSUER_PORT"
+  echo "   dev-issuer http://127.0.0.1:$ISSUER_PORT  (log: ${RUN_DIR#$ROOT/}/dev-issuer.log; tokens: .venv/bin/cx-dev-token)"
+}
+
 start() {
   export CX_ENVIRONMENT="${CX_ENVIRONMENT:-development}"
+  start_issuer
   for entry in "${SERVICES[@]}"; do
     name="${entry%%:*}"; port="${entry##*:}"
-    if [[ -f "$RUN_DIR/$name.pid" ]] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
+    if running "$name"; then
       echo "   $name already running (pid $(cat "$RUN_DIR/$name.pid"))"; continue
     fi
     if answers "$port"; then echo "!! port $port is taken; cannot start $name" >&2; exit 1; fi
@@ -60,10 +77,13 @@ stop() {
     bash "$ROOT/deploy/gateway/gateway.sh" stop || true
   fi
   for entry in "${SERVICES[@]}"; do stop_pid "${entry%%:*}"; done
+  stop_pid dev-issuer
   echo "   services stopped"
 }
 
 status() {
+  if curl -fsS "http://127.0.0.1:$ISSUER_PORT/healthz" >/dev/null 2>&1; then echo "dev-issuer: up on :$ISSUER_PORT"
+  else echo "dev-issuer: down"; fi
   for entry in "${SERVICES[@]}"; do
     name="${entry%%:*}"; port="${entry##*:}"
     if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "$name: ready on :$port"

@@ -4,6 +4,7 @@ settings the services really read."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 from collections.abc import Callable
@@ -20,10 +21,16 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 STACK = COMPOSE["services"]
 
 OURS = ("catalogue", "applications", "matcher", "notifier")
-INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "gateway")
+# The web pages: built here like the four, but they hold no store and no broker (they call the APIs).
+PAGES = ("web",)
+BUILT = OURS + PAGES
+ROUTED = ("catalogue", "applications", "matcher", "web")
+INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "keycloak", "gateway")
+SIGNING_IN = ("catalogue", "applications")  # the services that accept people's tokens (SignInSettings)
 ONE_SHOT = ("topics",)
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 GATEWAY_TEMPLATE = ROOT / "services/gateway/nginx/templates/default.conf.template"
+REALM = json.loads((ROOT / "deploy/keycloak/clusterxchange-realm.json").read_text())
 
 
 def settings_class(service: str) -> type:
@@ -74,8 +81,8 @@ def compose_settings(service: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_the_stack_has_the_infrastructure_our_four_services_and_the_topic_setup() -> None:
-    assert set(STACK) == set(OURS) | set(INFRASTRUCTURE) | set(ONE_SHOT)
+def test_the_stack_has_the_infrastructure_our_four_services_the_web_pages_and_the_topic_setup() -> None:
+    assert set(STACK) == set(BUILT) | set(INFRASTRUCTURE) | set(ONE_SHOT)
 
 
 @pytest.mark.parametrize("service", sorted(STACK))
@@ -90,7 +97,7 @@ def test_every_service_runs_an_image_or_builds_one_from_a_dockerfile_in_the_repo
         assert (context / build.get("dockerfile", "Dockerfile")).is_file()
 
 
-@pytest.mark.parametrize("service", OURS)
+@pytest.mark.parametrize("service", BUILT)
 def test_each_of_our_services_builds_from_its_own_dockerfile(service: str) -> None:
     assert STACK[service]["build"]["dockerfile"] == f"services/{service}/Dockerfile"
     assert (ROOT / "services" / service / "Dockerfile").is_file()
@@ -107,7 +114,7 @@ def test_the_one_shot_topic_setup_is_not_restarted_once_it_has_finished() -> Non
     assert STACK["topics"].get("restart", "no") == "no"
 
 
-@pytest.mark.parametrize("service", OURS)
+@pytest.mark.parametrize("service", BUILT)
 def test_each_service_health_check_asks_healthz_on_the_port_it_listens_on(service: str) -> None:
     env = environment(service)
     port = env[f"{prefix(service)}HTTP_PORT"]
@@ -139,7 +146,7 @@ def test_the_notifier_is_told_where_to_send_mail_and_where_contacts_live() -> No
     assert urlsplit(env["CX_NOTIFIER_APPLICATIONS_URL"]).hostname == "applications"
 
 
-@pytest.mark.parametrize(("service", "setting"), [pair for service in OURS for pair in compose_settings(service)])
+@pytest.mark.parametrize(("service", "setting"), [pair for service in BUILT for pair in compose_settings(service)])
 def test_every_setting_compose_passes_names_a_real_field_of_the_service_settings(
     service: str, setting: str, expect_settings_field: Callable[[str, str], None]
 ) -> None:
@@ -155,9 +162,28 @@ def test_each_service_runs_in_production_and_needs_a_real_internal_token(service
         interpolate(env[f"{prefix(service)}INTERNAL_TOKEN"], {})
 
 
-@pytest.mark.parametrize("service", OURS)
+def test_the_web_pages_run_in_production_and_need_a_real_session_secret() -> None:
+    env = environment("web")
+    assert env["CX_WEB_ENVIRONMENT"] == "production"
+    with pytest.raises(LookupError, match="CX_WEB_SESSION_SECRET"):
+        interpolate(env["CX_WEB_SESSION_SECRET"], {})
+    assert "CX_WEB_INTERNAL_TOKEN" not in env, "the pages never call internal routes"
+
+
+def test_the_web_pages_call_the_services_apis_and_start_after_them() -> None:
+    env = environment("web")
+    assert urlsplit(env["CX_WEB_CATALOGUE_URL"]).hostname == "catalogue"
+    assert urlsplit(env["CX_WEB_APPLICATIONS_URL"]).hostname == "applications"
+    assert depends_on("web") == {s: "service_healthy" for s in ("keycloak", "catalogue", "applications")}
+    assert env["CX_WEB_OIDC_ISSUER"] == environment("catalogue")["CX_CATALOGUE_OIDC_ISSUER"], "one issuer for all"
+
+
+@pytest.mark.parametrize("service", BUILT)
 def test_each_service_accepts_the_settings_compose_gives_it(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    variables = {"CX_INTERNAL_TOKEN": "a-test-secret-that-is-not-the-placeholder"}
+    variables = {
+        "CX_INTERNAL_TOKEN": "a-test-secret-that-is-not-the-placeholder",
+        "CX_WEB_SESSION_SECRET": "a-session-secret-that-is-not-the-placeholder",
+    }
     for key in [k for k in os.environ if k.startswith(prefix(service))]:
         monkeypatch.delenv(key)
     for key, value in environment(service).items():
@@ -226,16 +252,20 @@ def test_the_gateway_renders_the_one_template_with_every_variable_it_uses() -> N
     env = environment("gateway")
     assert used <= set(env), f"not set for the gateway: {sorted(used - set(env))}"
     assert re.match(env["NGINX_ENVSUBST_FILTER"], "CX_GATEWAY_LISTEN")
-    assert env["CX_GATEWAY_WEB_ROOT"] in mounts
 
 
-@pytest.mark.parametrize("service", OURS)
-def test_the_gateway_sends_each_service_prefix_to_that_service(service: str) -> None:
+@pytest.mark.parametrize("service", ROUTED)
+def test_the_gateway_sends_to_each_routed_service_on_its_port_once_it_is_healthy(service: str) -> None:
     template = GATEWAY_TEMPLATE.read_text()
     upstream = environment("gateway")[f"CX_GATEWAY_{service.upper()}_UPSTREAM"]
     assert upstream == f"{service}:{environment(service)[prefix(service) + 'HTTP_PORT']}"
-    assert re.search(rf"location /api/{service}/ \{{\s*proxy_pass http://cx_{service};", template)
+    assert f"proxy_pass http://cx_{service};" in template
     assert depends_on("gateway").get(service) == "service_healthy"
+
+
+def test_the_gateway_routes_nothing_to_the_notifier() -> None:
+    assert not any(key.startswith("CX_GATEWAY_NOTIFIER") for key in environment("gateway"))
+    assert "notifier" not in depends_on("gateway")
 
 
 @pytest.mark.parametrize("service", sorted(STACK))
@@ -243,3 +273,58 @@ def test_ports_published_on_the_host_listen_on_loopback_unless_told_otherwise(se
     for published in STACK[service].get("ports", []):
         host_ip = interpolate(str(published), {}).split(":")[0]
         assert host_ip == "127.0.0.1", f"{service} publishes {published} on every interface"
+
+
+@pytest.mark.parametrize("service", OURS)
+def test_every_cx_variable_a_service_gets_is_one_of_its_own_settings(service: str) -> None:
+    stray = [key for key in environment(service) if key.startswith("CX_") and not key.startswith(prefix(service))]
+    assert stray == [], f"{service} is given variables no setting of it reads: {stray}"
+
+
+def test_keycloak_imports_the_realm_file_and_publishes_one_fixed_address() -> None:
+    spec = STACK["keycloak"]
+    assert spec["image"].startswith("quay.io/keycloak/keycloak:")
+    assert "--import-realm" in spec["command"]
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in spec["volumes"]}
+    assert (ROOT / mounts["/opt/keycloak/data/import"] / "clusterxchange-realm.json").is_file()
+    env = environment("keycloak")
+    assert urlsplit(env["KC_HOSTNAME"]).port == int(spec["ports"][0].split(":")[1])
+    with pytest.raises(LookupError, match="CX_KEYCLOAK_ADMIN_PASSWORD"):
+        interpolate(env["KC_BOOTSTRAP_ADMIN_PASSWORD"], {})
+
+
+def test_the_realm_signs_the_web_pages_in_with_pkce_and_names_the_audience_and_the_organisation_claims() -> None:
+    assert REALM["realm"] == "clusterxchange" and REALM["enabled"] is True
+    (client,) = REALM["clients"]
+    assert client["publicClient"] is True and client["standardFlowEnabled"] is True
+    assert client["directAccessGrantsEnabled"] is False and client["implicitFlowEnabled"] is False
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert all(urlsplit(uri).hostname in ("127.0.0.1", "localhost") for uri in client["redirectUris"])
+    mappers = {mapper["name"]: mapper for mapper in client["protocolMappers"]}
+    audience = mappers["audience clusterxchange"]["config"]
+    assert audience["included.custom.audience"] == "clusterxchange" and audience["access.token.claim"] == "true"
+    for claim in ("organisation", "organisation_name", "role", "partnership"):
+        config = mappers[claim]["config"]
+        assert mappers[claim]["protocolMapper"] == "oidc-usermodel-attribute-mapper"
+        assert config["user.attribute"] == config["claim.name"] == claim and config["access.token.claim"] == "true"
+
+
+def test_only_the_realms_administrators_set_who_a_person_is_for_the_platform() -> None:
+    (provider,) = REALM["components"]["org.keycloak.userprofile.UserProfileProvider"]
+    profile = json.loads(provider["config"]["kc.user.profile.config"][0])
+    attributes = {attribute["name"]: attribute for attribute in profile["attributes"]}
+    for name in ("organisation", "organisation_name", "role", "partnership"):
+        assert attributes[name]["permissions"]["edit"] == ["admin"], f"a person could change its own {name}"
+    assert attributes["role"]["validations"]["options"]["options"] == ["member", "manager"]
+
+
+@pytest.mark.parametrize("service", SIGNING_IN)
+def test_each_service_accepts_the_tokens_of_the_realm_for_the_platforms_audience(service: str) -> None:
+    env = environment(service)
+    keycloak = environment("keycloak")
+    assert env[f"{prefix(service)}OIDC_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/{REALM['realm']}"
+    keys = urlsplit(env[f"{prefix(service)}OIDC_JWKS_URL"])
+    assert keys.hostname == "keycloak" and keys.path == f"/realms/{REALM['realm']}/protocol/openid-connect/certs"
+    (client,) = REALM["clients"]
+    audiences = [m["config"]["included.custom.audience"] for m in client["protocolMappers"] if "audience" in m["name"]]
+    assert audiences == [env[f"{prefix(service)}OIDC_AUDIENCE"]]

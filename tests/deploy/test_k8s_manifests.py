@@ -15,7 +15,9 @@ from cx_contracts.topics import EVENT_TOPICS, VISITOR_ANSWERS, ConsumerGroups
 pytestmark = pytest.mark.unit
 
 K8S = Path(__file__).resolve().parents[2] / "deploy/k8s"
-SERVICES = ("catalogue", "applications", "matcher", "notifier")
+SERVICES = ("catalogue", "applications", "matcher", "notifier", "web")
+# The secrets each service reads: the web pages hold no store and no internal token, but sign their sessions.
+SECRET_SETTINGS = {service: ("INTERNAL_TOKEN", "MONGO_URL") for service in SERVICES} | {"web": ("SESSION_SECRET",)}
 KUSTOMIZATION = yaml.safe_load((K8S / "kustomization.yaml").read_text())
 
 
@@ -101,7 +103,7 @@ def test_every_workload_runs_as_non_root_read_only_without_capabilities(workload
 def test_secrets_come_from_a_secret_and_never_sit_in_the_manifest(service: str) -> None:
     env = {e["name"]: e for e in container(service)["env"]}
     prefix = settings_class(service).model_config["env_prefix"]
-    for setting in ("INTERNAL_TOKEN", "MONGO_URL"):
+    for setting in SECRET_SETTINGS[service]:
         assert "secretKeyRef" in env[prefix + setting].get("valueFrom", {}), f"{prefix}{setting} is not from a Secret"
 
 
@@ -139,3 +141,33 @@ def test_the_kustomization_pins_the_image_of_every_workload() -> None:
     pinned = {image["name"] for image in KUSTOMIZATION["images"]}
     used = {c["image"].rsplit(":", 1)[0] for pod in POD_SPECS.values() for c in pod["containers"]}
     assert used <= pinned
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_cx_variable_a_deployment_passes_is_one_of_its_services_settings(service: str) -> None:
+    prefix = settings_class(service).model_config["env_prefix"]
+    stray = [
+        e["name"] for e in container(service)["env"] if e["name"].startswith("CX_") and not e["name"].startswith(prefix)
+    ]
+    assert stray == [], f"{service} is given variables no setting of it reads: {stray}"
+
+
+@pytest.mark.parametrize("service", ("catalogue", "applications"))
+def test_the_services_that_accept_tokens_are_told_the_production_issuer_and_audience(service: str) -> None:
+    env = {e["name"]: e for e in container(service)["env"]}
+    prefix = settings_class(service).model_config["env_prefix"]
+    (config,) = [doc for doc in MANIFESTS["platform-config.yaml"] if doc["kind"] == "ConfigMap"]
+    for setting, key in (("OIDC_ISSUER", "oidc-issuer"), ("OIDC_AUDIENCE", "oidc-audience")):
+        assert env[prefix + setting]["valueFrom"]["configMapKeyRef"] == {"name": "cx-platform", "key": key}
+    issuer = config["data"]["oidc-issuer"]
+    assert issuer.startswith("https://") and "127.0.0.1" not in issuer, "never the development issuer"
+
+
+def test_the_web_pages_reach_the_apis_by_their_service_names_and_every_config_key_exists() -> None:
+    env = {e["name"]: e for e in container("web")["env"]}
+    assert env["CX_WEB_CATALOGUE_URL"]["value"] == "http://catalogue:8101"
+    assert env["CX_WEB_APPLICATIONS_URL"]["value"] == "http://applications:8102"
+    (config,) = [d for d in ALL_DOCUMENTS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "cx-platform"]
+    for variable in env.values():
+        key = variable.get("valueFrom", {}).get("configMapKeyRef", {}).get("key")
+        assert key is None or key in config["data"], f"{variable['name']} names the missing key {key}"

@@ -1,4 +1,5 @@
-"""The product's promise, through the gateway on the running system: answers in, ranked hosts and e-mails out."""
+"""The product's promise, through the gateway on the running system: organisations sign in with the development
+issuer's tokens (`cx-dev-token`), answers go in, ranked hosts and e-mails to both parties come out."""
 
 from __future__ import annotations
 
@@ -31,7 +32,14 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
     visitor_body["contact"] = {"name": "Vera Visitor", "email": f"visitor@{domain}"}
     # The system keeps what earlier runs left open, and the new host may enter those applications' lists too:
     # a name of this run's own tells this visitor's mails apart from theirs.
-    visitor_body["organisation"]["name"] = f"{visitor_body['organisation']['name']} {domain.split('.')[0]}"
+    run = domain.split(".")[0]
+    visitor_body["organisation"]["name"] = f"{visitor_body['organisation']['name']} {run}"
+    # Earlier runs left copies of this host in the catalogue: this run's host says something of its own (and
+    # has a name of its own), so it fits this visitor best, ahead of its copies.
+    host_body["organisation"]["name"] = f"{host_body['organisation']['name']} {run}"
+    host_body["answers"]["expertise"] += f" Our {run} programme pairs each visitor with one member company."
+    host_body["answers"]["keywords"] = [*host_body["answers"]["keywords"][:3], run]
+    visitor_body["answers"]["keywords"] = host_body["answers"]["keywords"]
     # The visitor wants to learn exactly what this host offers, in the host's words.
     visitor_body["answers"]["goals"] = host_body["answers"]["expertise"]
     visitor_body["answers"]["ecosystems"] = host_body["answers"]["ecosystems"]
@@ -42,18 +50,22 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
     if visitor_body["organisation"]["country"] == host_body["organisation"]["country"]:
         visitor_body["organisation"]["country"] = "SI" if host_body["organisation"]["country"] != "SI" else "HR"
 
+    host_owner = running_system.signed_in(host_body["organisation"]["name"], "--email", f"host@{domain}")
+    visitor_owner = running_system.signed_in(visitor_body["organisation"]["name"], "--email", f"visitor@{domain}")
     async with httpx.AsyncClient(base_url=running_system.gateway, timeout=15) as gateway:
-        host = await gateway.post("/api/catalogue/hosts", json=host_body)
+        anonymous = await gateway.post("/api/catalogue/hosts", json=host_body)
+        assert anonymous.status_code == 401, "writing needs a token"
+        host = await gateway.post("/api/catalogue/hosts", json=host_body, headers=host_owner)
         assert host.status_code == 201, host.text
         host_id = host.json()["host_id"]
         listed = await gateway.get("/api/catalogue/hosts", params={"q": host_body["answers"]["keywords"][0]})
         assert host_id in {h["host_id"] for h in listed.json()["items"]}
         assert f"host@{domain}" not in listed.text, "the public catalogue shows no contact"
 
-        application = await gateway.post("/api/applications", json=visitor_body)
+        application = await gateway.post("/api/applications", json=visitor_body, headers=visitor_owner)
         assert application.status_code == 201, application.text
         created = application.json()
-        owner = {"Authorization": f"Bearer {created['owner_token']}"}
+        owner = visitor_owner
 
         async def ranked_hosts() -> list[dict] | None:
             response = await gateway.get(f"/api/applications/{created['application_id']}/matches", headers=owner)
@@ -65,20 +77,41 @@ async def test_a_visitor_gets_a_fitting_host_ranked_and_both_get_an_email(runnin
         assert mine["rank"] <= 3, matches
         assert mine["explanation"]["semantic"] > 0
         assert abs(sum(mine["explanation"].values()) - mine["score"]) < 1e-3, "the explanation adds up to the score"
-        stranger = await gateway.get(f"/api/applications/{created['application_id']}/matches")
-        assert stranger.status_code == 401
+        anonymous_read = await gateway.get(f"/api/applications/{created['application_id']}/matches")
+        assert anonymous_read.status_code == 401
+        stranger = running_system.signed_in(f"Stranger {domain}")
+        other = await gateway.get(f"/api/applications/{created['application_id']}/matches", headers=stranger)
+        assert other.status_code == 404, "another organisation does not learn the application exists"
+        own_list = await gateway.get("/api/applications", headers=owner)
+        assert [a["application_id"] for a in own_list.json()["items"]] == [created["application_id"]]
 
     mailpit = running_system.infrastructure.mailpit_url
     visitor_mail = await wait_until(
         lambda: _mails_to(mailpit, f"visitor@{domain}"), timeout=60, interval=0.5, message="the visitor's e-mail"
     )
-    host_mail = await wait_until(
-        lambda: _mails_to(mailpit, f"host@{domain}"), timeout=60, interval=0.5, message="the host's e-mail"
+
+    async def host_mail_about_the_visitor() -> list[dict]:
+        # The host may also enter other open applications' lists (re-matching), and those mails may come first:
+        # wait for, and count, the mails about this visitor.
+        mails = await _mails_to(mailpit, f"host@{domain}")
+        return [m for m in mails if visitor_body["organisation"]["name"] in m["Subject"]]
+
+    about_visitor = await wait_until(
+        host_mail_about_the_visitor, timeout=60, interval=0.5, message="the host's e-mail about the visitor"
     )
-    # The host may also enter other open applications' lists (re-matching): count the mails about this visitor.
-    about_visitor = [m for m in host_mail if visitor_body["organisation"]["name"] in m["Subject"]]
     assert len(visitor_mail) == 1 and len(about_visitor) == 1
     async with httpx.AsyncClient(base_url=mailpit, timeout=10) as client:
         body = (await client.get(f"/api/v1/message/{visitor_mail[0]['ID']}")).json()
     assert host_body["organisation"]["name"] in body["Text"]
-    assert host_id in body["HTML"], "the visitor's mail links the host's catalogue page"
+    assert f"{running_system.gateway}/catalogue/hosts/{host_id}" in body["HTML"], "it links the host's page"
+    assert f"{running_system.gateway}/applications/{created['application_id']}" in body["Text"], "and its own"
+
+    async with httpx.AsyncClient(base_url=running_system.gateway, timeout=15) as gateway:
+        # The owners withdraw, so later runs find no copy of this run's host or visitor open.
+        withdrawn = [
+            await gateway.delete(f"/api/catalogue/hosts/{host_id}", headers={**host_owner, "If-Match": '"1"'}),
+            await gateway.delete(
+                f"/api/applications/{created['application_id']}", headers={**visitor_owner, "If-Match": '"1"'}
+            ),
+        ]
+    assert [response.status_code for response in withdrawn] == [204, 204]

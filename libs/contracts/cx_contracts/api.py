@@ -6,7 +6,7 @@ set one. Public read models hold no contact, so the catalogue cannot leak person
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,41 +18,66 @@ from cx_contracts.questionnaire import (
     HostAnswersState,
     Organisation,
     OrganisationState,
+    PersonName,
     VisitorAnswers,
     VisitorAnswersState,
 )
-from cx_contracts.scalars import UtcDatetime
+from cx_contracts.scalars import EmailAddress, UtcDatetime
+from cx_contracts.vocabulary import PARTNERSHIP_ID_PATTERN
 
 # Read models are built from stored documents, which may hold fields a read model leaves out (the
 # contact, the outbox): those are dropped, never shown.
 READ_MODEL = ConfigDict(extra="ignore", frozen=True)
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE = 10_000
 
 _ORGANISATION = "The organisation answering; its partnership validates the registration."
-_CONTACT = "The contact person; personal data, shown only to the owner and the partnerships."
-_OWNER_TOKEN = (
-    "The owner's credential for this record, shown once and never again (the service keeps only its hash): "
-    "send it as `Authorization: Bearer <owner_token>` to read, change or withdraw the record. Interim, until "
-    "organisations sign in through the platform's access control; absent then."
+_CONTACT = (
+    "The contact person, who is the person signed in; personal data, shown only to the owner and the managers of "
+    "its partnership."
 )
+_PARTNERSHIP = (
+    "Id of the partnership that validates the organisation's registration, one of the service's configured list "
+    "(by default the 13 ESCP-4x partnerships, escp-4x-01 ... escp-4x-13); its managers read the record."
+)
+
+PartnershipId = Annotated[str, Field(pattern=PARTNERSHIP_ID_PATTERN, examples=["escp-4x-01"])]
+
+
+class SubmittedContact(BaseModel):
+    """The contact person as a signed-in organisation sends it: the address is the one it signed in with."""
+
+    model_config = STRICT
+
+    name: PersonName = Field(description="Full name of the contact person (2-120 characters).")
+    email: EmailAddress | None = Field(
+        default=None,
+        description="The address you signed in with (compared ignoring case), or absent to use it: the platform "
+        "writes only to verified addresses, so another address is refused.",
+    )
 
 
 class _CreateDocument(BaseModel):
-    """What a Create body holds besides its questionnaire: the organisation and its contact."""
+    """What a Create body holds besides its questionnaire: the organisation, its contact and its partnership."""
 
     model_config = STRICT
 
     organisation: Organisation = Field(description=_ORGANISATION)
-    contact: Contact = Field(description=_CONTACT)
+    contact: SubmittedContact = Field(description=_CONTACT)
+    partnership: PartnershipId = Field(description=_PARTNERSHIP)
 
 
 class _UpdateDocument(BaseModel):
-    """An Update body: the questionnaire, replaced whole, then the organisation or contact if they change."""
+    """An Update body: the questionnaire, replaced whole, then the organisation, contact or partnership if they
+    change."""
 
     model_config = STRICT
 
     answers: HostAnswers | VisitorAnswers  # each document narrows it to its own questionnaire
     organisation: Organisation | None = Field(default=None, description=_ORGANISATION + " Absent: unchanged.")
-    contact: Contact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
+    contact: SubmittedContact | None = Field(default=None, description=_CONTACT + " Absent: unchanged.")
+    partnership: PartnershipId | None = Field(default=None, description=_PARTNERSHIP + " Absent: unchanged.")
 
 
 class HostEntryCreate(_CreateDocument):
@@ -86,7 +111,6 @@ class HostEntryCreated(BaseModel):
 
     host_id: UUID = Field(description="Id of the new catalogue entry.")
     revision: int = Field(ge=1, description="Revision of the entry; 1 when created, +1 on every change.")
-    owner_token: str | None = Field(default=None, description=_OWNER_TOKEN)
 
 
 class ApplicationCreated(BaseModel):
@@ -96,7 +120,6 @@ class ApplicationCreated(BaseModel):
 
     application_id: UUID = Field(description="Id of the new application.")
     revision: int = Field(ge=1, description="Revision of the application; 1 when created, +1 on every change.")
-    owner_token: str | None = Field(default=None, description=_OWNER_TOKEN)
 
 
 class HostEntryPublic(BaseModel):
@@ -112,7 +135,7 @@ class HostEntryPublic(BaseModel):
 
 
 class ApplicationPublic(BaseModel):
-    """An application as its owner and the partnerships read it: organisation and answers, no contact."""
+    """An application's organisation and answers, without the contact (the base of its owner's view)."""
 
     model_config = READ_MODEL
 
@@ -137,3 +160,29 @@ class ContactCard(BaseModel):
     organisation: OrganisationState = Field(description="The organisation, for the greeting and the subject.")
     contact: Contact = Field(description="The contact person (personal data).")
     languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
+
+
+class PageQuery(BaseModel):
+    """Which page of a list to read: `page` from 1, `page_size` entries on each."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
+    page_size: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Entries per page (1-{MAX_PAGE_SIZE})."
+    )
+
+    @property
+    def skip(self) -> int:
+        """How many entries come before this page."""
+        return (self.page - 1) * self.page_size
+
+
+class Page(BaseModel):
+    """What every page of a list says besides its items: where it is and how many there are in all."""
+
+    model_config = READ_MODEL
+
+    total: int = Field(ge=0, description="How many entries there are, on all pages.")
+    page: int = Field(ge=1, description="This page's number, from 1.")
+    page_size: int = Field(ge=1, description="Entries per page.")

@@ -38,6 +38,7 @@ HOST_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://www.nordwest-agrifood.example/",
         },
         "contact": {"name": "Hanna Brüggemann", "email": "h.brueggemann@nordwest-agrifood.example"},
+        "partnership": "escp-4x-01",
         "answers": {
             "ecosystems": ["agri_food", "digital"],
             "topics": ["digital_transformation", "innovation_uptake", "sme_services"],
@@ -68,6 +69,7 @@ HOST_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://www.piedmont-mobility.example/",
         },
         "contact": {"name": "Giulia Ferraris", "email": "giulia.ferraris@piedmont-mobility.example"},
+        "partnership": "escp-4x-02",
         "answers": {
             "ecosystems": ["mobility_transport_automotive", "electronics"],
             "topics": ["green_transition", "resilience_supply_chains", "skills_training"],
@@ -95,6 +97,7 @@ HOST_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://healthtech-baltic.example/",
         },
         "contact": {"name": "Rūta Petrauskienė", "email": "ruta@healthtech-baltic.example"},
+        "partnership": "escp-4x-03",
         "answers": {
             "ecosystems": ["health", "digital"],
             "topics": ["research_collaboration", "access_to_finance", "internationalisation"],
@@ -122,6 +125,7 @@ HOST_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://www.textil-norte.example/",
         },
         "contact": {"name": "João Carvalho", "email": "joao.carvalho@textil-norte.example"},
+        "partnership": "escp-4x-04",
         "answers": {
             "ecosystems": ["textile", "cultural_creative"],
             "topics": ["green_transition", "emerging_industries"],
@@ -149,6 +153,7 @@ HOST_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://www.vestland-offshorewind.example/",
         },
         "contact": {"name": "Ingrid Solheim", "email": "ingrid.solheim@vestland-offshorewind.example"},
+        "partnership": "escp-4x-05",
         "answers": {
             "ecosystems": ["energy_renewables", "energy_intensive"],
             "topics": ["green_transition", "interregional_cooperation", "cluster_management_excellence"],
@@ -179,6 +184,7 @@ VISITOR_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://sofia-foodtech.example/",
         },
         "contact": {"name": "Desislava Ivanova", "email": "d.ivanova@sofia-foodtech.example"},
+        "partnership": "escp-4x-06",
         "answers": {
             "ecosystems": ["agri_food", "digital"],
             "topics": ["digital_transformation", "sme_services"],
@@ -207,6 +213,7 @@ VISITOR_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://www.acs-maribor.example/",
         },
         "contact": {"name": "Matej Kranjc", "email": "matej.kranjc@acs-maribor.example"},
+        "partnership": "escp-4x-07",
         "answers": {
             "ecosystems": ["mobility_transport_automotive"],
             "topics": ["skills_training", "green_transition", "resilience_supply_chains"],
@@ -235,6 +242,7 @@ VISITOR_EXAMPLES: tuple[dict[str, Any], ...] = (
             "website": "https://medtech-lviv.example/",
         },
         "contact": {"name": "Oksana Kovalenko", "email": "oksana.kovalenko@medtech-lviv.example"},
+        "partnership": "escp-4x-08",
         "answers": {
             "ecosystems": ["health"],
             "topics": ["access_to_finance", "internationalisation", "research_collaboration"],
@@ -276,15 +284,18 @@ class ExampleSide(Generic[CreateT, AnswersT]):
         organisation: dict[str, Any] | None = None,
         contact: dict[str, Any] | None = None,
         answers: dict[str, Any] | None = None,
+        partnership: str | None = None,
     ) -> dict[str, Any]:
         """JSON body of the side's POST for example `index`, each section updated with the overrides."""
         entry = copy.deepcopy(self.entries[index % len(self.entries)])
         for section, changes in (("organisation", organisation), ("contact", contact), ("answers", answers)):
             if changes:
                 entry[section].update(copy.deepcopy(changes))
+        if partnership is not None:
+            entry["partnership"] = partnership
         return entry
 
-    def create(self, index: int = 0, **overrides: dict[str, Any]) -> CreateT:
+    def create(self, index: int = 0, **overrides: Any) -> CreateT:
         """The validated Create document of example `index`."""
         return self.create_model.model_validate(self.payload(index, **overrides))
 

@@ -177,6 +177,13 @@ class EligibleCountry(StrEnum):
         return country_name(self.value) or self.value  # every eligible code has a name; the code is the fallback
 
 
+# The scheme is run by 13 partnerships (ESCP-4x); an application and a host entry name the one that validates
+# the organisation's registration, and a partnership's managers read its organisations' records. These are the
+# default ids of every service's configured list (CX_<SERVICE>_PARTNERSHIPS), with the names pages show.
+PARTNERSHIPS: dict[str, str] = {f"escp-4x-{number:02d}": f"ESCP-4x partnership {number}" for number in range(1, 14)}
+PARTNERSHIP_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,59}$"
+
+
 EU_MEMBER_STATES: frozenset[str] = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
 )

@@ -32,18 +32,34 @@ _REVISION_TAG = re.compile(r'"([1-9][0-9]{0,17})"')
 _PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
 # The problem answers of routes on owned records, for their OpenAPI `responses`.
 READ_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "No or malformed owner token (WWW-Authenticate says which).", **_PROBLEM},
-    404: {"description": "No such record, withdrawn, or not the caller's.", **_PROBLEM},
+    401: {
+        "description": "No token, or one that is malformed, wrongly signed, of another issuer or audience, or "
+        "expired (WWW-Authenticate says which).",
+        **_PROBLEM,
+    },
+    404: {"description": "No such record, withdrawn, or not one the caller may read.", **_PROBLEM},
     422: {"description": "Invalid input; `errors` names each field at fault.", **_PROBLEM},
-    503: {"description": "The store cannot be reached; try again after Retry-After.", **_PROBLEM},
+    503: {
+        "description": "The store or the sign-in issuer cannot be reached; try again after Retry-After.",
+        **_PROBLEM,
+    },
 }
 WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **READ_PROBLEMS,
+    403: {
+        "description": "A partnership manager's change (managers change nothing), or a contact set by a sign-in "
+        "without a verified e-mail.",
+        **_PROBLEM,
+    },
     412: {"description": "The record changed since it was read (stale If-Match); nothing changed.", **_PROBLEM},
     413: {"description": "The request body is too large.", **_PROBLEM},
     428: {"description": "If-Match is missing.", **_PROBLEM},
 }
-CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {code: WRITE_PROBLEMS[code] for code in (413, 422, 503)}
+CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **{code: WRITE_PROBLEMS[code] for code in (401, 413, 422, 503)},
+    403: {"description": "A partnership manager, or a sign-in without a verified e-mail: neither creates.", **_PROBLEM},
+}
+LIST_PROBLEMS: dict[int | str, dict[str, Any]] = {code: READ_PROBLEMS[code] for code in (401, 422, 503)}
 _ETAG = {
     "description": 'The revision as a strong entity tag ("3"); send it back as If-Match to change the record.',
     "schema": {"type": "string", "pattern": '^"[1-9][0-9]*"$'},

@@ -2,31 +2,35 @@
 
 `owned_aggregate_router` serves one kind of record (a host entry, an application) under its path:
 
-- `POST <path>`: 201 with the new id, `Location`, `ETag: "1"` and the owner token, once;
-- `GET <path>/{id}`: the owner's view (with the contact) for its owner; anyone else gets the public view
-  where the record is public (the catalogue) and a 404 where it is not (an application);
-- `PUT <path>/{id}`: replaces the answers (and the organisation or contact when sent), from the If-Match revision;
-- `DELETE <path>/{id}`: withdraws the record, from the If-Match revision.
+- `POST <path>`: a signed-in organisation creates a record, which it owns: 201 with the new id, `Location`
+  and `ETag: "1"`;
+- `GET <path>/{id}`: the owner's view (with the contact) for its owner and the managers of its partnership;
+  anyone else gets the public view where the record is public (the catalogue) and a 404 where it is not;
+- `PUT <path>/{id}`: replaces the answers (and the organisation, contact or partnership when sent), from the
+  If-Match revision;
+- `DELETE <path>/{id}`: withdraws the record, from the If-Match revision;
+- `GET <list_path>`: the caller's own records (a manager: its partnership's), a page at a time, owner views.
 
-`contacts_router` serves the internal contact look-up the notifier calls at send time. Every identity
-decision goes through `cx_kit.ownership` (`creating_organisation`, `calling_organisation`,
-`internal_service`), so replacing owner tokens by real sign-in changes that module and nothing here.
+`contacts_router` serves the internal contact look-up the notifier calls at send time. Who the caller is and
+what it may do is decided by `cx_kit.ownership` (`Ownership`, `read_view`, `contact_for`, `internal_service`).
 """
 
 # No `from __future__ import annotations` here: FastAPI reads a route's parameters from its annotations, and the
 # id's name and the body's model belong to the aggregate, so they are evaluated when its routes are built.
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from cx_contracts.api import ContactCard
+from cx_contracts.api import ContactCard, PageQuery
 from cx_kit.aggregate_http import (
     CREATE_PROBLEMS,
+    LIST_PROBLEMS,
     PRIVATE,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
@@ -38,20 +42,21 @@ from cx_kit.aggregate_http import (
     with_etag,
     written,
 )
-from cx_kit.aggregates import AggregateRecord, OwnedAggregates, same_owner
+from cx_kit.aggregates import AggregateRecord, OwnedAggregates
 from cx_kit.ownership import (
-    CallingOrganisation,
-    NewRecordOwner,
-    calling_organisation,
-    creating_organisation,
+    Caller,
+    Ownership,
+    View,
+    contact_for,
     internal_service,
-    optional_calling_organisation,
+    manager_write_refused,
+    may_oversee,
+    read_view,
 )
 from cx_kit.settings import ServiceSettings
 
 CONTACTS_PREFIX = "/internal/contacts"
 
-Owner = Annotated[CallingOrganisation, Depends(calling_organisation)]
 Revision = Annotated[int, Depends(expected_revision)]
 Traceparent = Annotated[str, Depends(request_traceparent)]
 
@@ -82,6 +87,7 @@ class OwnedAggregateRoutes:
     """One kind of owned record as its routes see it: where it lives, its documents, its words, who reads it."""
 
     path: str  # "/api/catalogue/hosts": POST here creates, `<path>/{id}` reads, replaces and withdraws
+    list_path: str  # "/api/catalogue/entries": GET here lists the caller's own records (a manager's: its partnership's)
     id_field: str  # "host_id": the path parameter, and the id's name in every document
     what: str  # "catalogue entry": the word for one record in messages and descriptions
     tag: str
@@ -90,11 +96,13 @@ class OwnedAggregateRoutes:
     update_body: type[BaseModel]
     public: type[BaseModel]
     owned: type[BaseModel]
+    owned_page: type[BaseModel]  # a page of owner views: `items`, `total`, `page`, `page_size`
     public_read: bool  # True: anyone reads the public view; False: only the owner reads (anyone else: 404)
     create: Operation
     read: Operation
     replace: Operation
     withdraw: Operation
+    listing: Operation
     contact: ContactLookup
 
     @property
@@ -107,9 +115,15 @@ class OwnedAggregateRoutes:
         return self.public.model_validate({**record.state(self.id_field), "updated_at": record.updated_at})
 
     def owned_view(self, record: AggregateRecord) -> BaseModel:
-        """The record as its owner reads it: the public view, the contact person and when it was created."""
+        """The record as its owner (and its partnership's managers) read it: the public view, the contact person,
+        the partnership and when it was created."""
         return self.owned.model_validate(
-            {**self.public_view(record).model_dump(), "contact": record.contact, "created_at": record.created_at}
+            {
+                **self.public_view(record).model_dump(),
+                "contact": record.contact,
+                "partnership": record.partnership,
+                "created_at": record.created_at,
+            }
         )
 
 
@@ -130,7 +144,9 @@ def _route(
     response_model: Any = None,
     *,
     location: bool = False,
+    anonymous: bool = False,
 ) -> None:
+    # `anonymous`: the route also answers without a token, which OpenAPI says as an empty security requirement.
     router.add_api_route(
         path,
         endpoint,
@@ -141,61 +157,89 @@ def _route(
         summary=operation.summary,
         description=operation.description,
         responses={status: with_etag(operation.answer, location=location), **problems},
+        openapi_extra={"security": [{}]} if anonymous else None,
     )
 
 
-def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggregates) -> APIRouter:
-    """The owner routes of one kind of record: create, read, replace and withdraw, each a problem on failure."""
-    router = APIRouter(prefix=routes.path, tags=[routes.tag])
-    reader = optional_calling_organisation if routes.public_read else calling_organisation
+def configured_partnership(partnership: str, partnerships: Sequence[str]) -> str:
+    """`partnership` if it is one of the configured ones; a 422 naming the field otherwise."""
+    if partnership not in partnerships:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "partnership"),
+                    "type": "partnership",
+                    "msg": f"Unknown partnership; one of: {', '.join(partnerships)}",
+                }
+            ]
+        )
+    return partnership
+
+
+def owned_aggregate_router(
+    routes: OwnedAggregateRoutes, repository: OwnedAggregates, ownership: Ownership, partnerships: Sequence[str]
+) -> APIRouter:
+    """The routes of one kind of owned record: create, read, replace, withdraw and list, each a problem on failure."""
+    router = APIRouter(tags=[routes.tag])
+    reader = ownership.optional_caller if routes.public_read else ownership.caller
     record_id_path = Path(alias=routes.id_field, description=f"Id of the {routes.what} (a UUID).")
+    SignedIn = Annotated[Caller, Depends(ownership.caller)]
+
+    async def refuse_managers(caller: Caller, record_id: str) -> None:
+        # A manager changes nothing: a record of its partnership says so (403), any other is not found.
+        if caller.is_manager:
+            record = await repository.get(record_id)
+            if record is not None and may_oversee(caller, record):
+                raise manager_write_refused()
+            raise not_found(routes.what)
 
     async def create(
-        body: BaseModel, owner: Annotated[NewRecordOwner, Depends(creating_organisation)], traceparent: Traceparent
+        body: BaseModel, caller: Annotated[Caller, Depends(ownership.creator)], traceparent: Traceparent
     ) -> Response:
         document = body.model_dump(mode="json")
         record = await repository.create(
-            owner=owner.organisation.id,
+            owner=caller.organisation,
+            partnership=configured_partnership(document["partnership"], partnerships),
             organisation=document["organisation"],
-            contact=document["contact"],
+            contact=contact_for(caller, document["contact"]),
             answers=document["answers"],
             traceparent=traceparent,
         )
-        created = routes.created.model_validate(
-            {routes.id_field: record.id, "revision": record.revision, "owner_token": owner.owner_token}
-        )
+        created = routes.created.model_validate({routes.id_field: record.id, "revision": record.revision})
         headers = {"Location": f"{routes.path}/{record.id}", "ETag": etag(record.revision), **PRIVATE}
         return json_document(created, status_code=201, headers=headers)
 
     async def read(
         record_id: Annotated[UUID, record_id_path],
-        caller: Annotated[CallingOrganisation | None, Depends(reader)],
+        caller: Annotated[Caller | None, Depends(reader)],
     ) -> Response:
         record = await repository.get(str(record_id))
-        if record is None:
-            raise not_found(routes.what)
-        if caller is not None and same_owner(record.owner, caller.id):
-            return json_document(routes.owned_view(record), headers={"ETag": etag(record.revision), **PRIVATE})
-        if not routes.public_read:
+        view = None if record is None else read_view(caller, record, public=routes.public_read)
+        if record is None or view is None:
             raise not_found(routes.what)  # someone else's record reads exactly like a missing one
+        if view is View.OWNER:
+            return json_document(routes.owned_view(record), headers={"ETag": etag(record.revision), **PRIVATE})
         public_headers = {"ETag": etag(record.revision), "Vary": "Authorization"}
         return json_document(routes.public_view(record), headers=public_headers)
 
     async def replace(
         record_id: Annotated[UUID, record_id_path],
         body: BaseModel,
-        owner: Owner,
+        caller: SignedIn,
         revision: Revision,
         traceparent: Traceparent,
     ) -> Response:
+        await refuse_managers(caller, str(record_id))
         document = body.model_dump(mode="json")
+        partnership = document.get("partnership")
         outcome = await repository.replace(
             str(record_id),
-            owner.id,
+            caller.organisation,
             revision,
             answers=document["answers"],
             organisation=document.get("organisation"),
-            contact=document.get("contact"),
+            contact=contact_for(caller, document["contact"]) if document.get("contact") else None,
+            partnership=configured_partnership(partnership, partnerships) if partnership else None,
             traceparent=traceparent,
         )
         record = written(outcome, what=routes.what)
@@ -203,22 +247,39 @@ def owned_aggregate_router(routes: OwnedAggregateRoutes, repository: OwnedAggreg
 
     async def withdraw(
         record_id: Annotated[UUID, record_id_path],
-        owner: Owner,
+        caller: SignedIn,
         revision: Revision,
         traceparent: Traceparent,
     ) -> Response:
-        outcome = await repository.withdraw(str(record_id), owner.id, revision, traceparent=traceparent)
+        await refuse_managers(caller, str(record_id))
+        outcome = await repository.withdraw(str(record_id), caller.organisation, revision, traceparent=traceparent)
         record = written(outcome, what=routes.what)
         return Response(status_code=204, headers={"ETag": etag(record.revision)})
 
-    record = f"/{{{routes.id_field}}}"
+    async def list_records(query: Annotated[PageQuery, Query()], caller: SignedIn) -> Response:
+        whose = {"partnership": caller.partnership} if caller.is_manager else {"owner": caller.organisation}
+        page = await repository.page(skip=query.skip, limit=query.page_size, **whose)
+        listed = routes.owned_page.model_validate(
+            {
+                "items": [routes.owned_view(record) for record in page.records],
+                "total": page.total,
+                "page": query.page,
+                "page_size": query.page_size,
+            }
+        )
+        return json_document(listed, headers=PRIVATE)
+
+    record = f"{routes.path}/{{{routes.id_field}}}"
     read_model = routes.owned | routes.public if routes.public_read else routes.owned
     create_endpoint = _taking(create, body=routes.create_body)
-    _route(router, "", create_endpoint, "POST", routes.create, 201, CREATE_PROBLEMS, routes.created, location=True)
-    _route(router, record, read, "GET", routes.read, 200, READ_PROBLEMS, read_model)
+    _route(
+        router, routes.path, create_endpoint, "POST", routes.create, 201, CREATE_PROBLEMS, routes.created, location=True
+    )
+    _route(router, record, read, "GET", routes.read, 200, READ_PROBLEMS, read_model, anonymous=routes.public_read)
     replace_endpoint = _taking(replace, body=routes.update_body)
     _route(router, record, replace_endpoint, "PUT", routes.replace, 200, WRITE_PROBLEMS, routes.owned)
     _route(router, record, withdraw, "DELETE", routes.withdraw, 204, WRITE_PROBLEMS)
+    _route(router, routes.list_path, list_records, "GET", routes.listing, 200, LIST_PROBLEMS, routes.owned_page)
     return router
 
 

@@ -1,5 +1,5 @@
-"""The composition every service owning one kind of record shares: repository, outbox relay, published topic,
-owner routes and contact look-up, and the HTTP app that runs them.
+"""The composition every service owning one kind of record shares: who is calling (its issuer's tokens),
+repository, outbox relay, published topic, owner routes and contact look-up, and the HTTP app that runs them.
 
 A service's `app.py` stays its composition root: it builds an `OwnedAggregateService` from its settings and
 its descriptions, adds what is its own (a listing, a subscriber, more routes), and asks for the app.
@@ -18,8 +18,9 @@ from cx_kit.aggregate_http import install_handlers
 from cx_kit.aggregate_routes import OwnedAggregateRoutes, contacts_router, owned_aggregate_router
 from cx_kit.aggregates import OwnedAggregates, prepare_store
 from cx_kit.outbox import BrokerPublisher, OutboxRelay
+from cx_kit.ownership import Ownership
 from cx_kit.runtime import ServiceParts
-from cx_kit.settings import ServiceSettings
+from cx_kit.settings import OwnedRecordSettings
 
 Repository = TypeVar("Repository", bound=OwnedAggregates, covariant=True)
 
@@ -37,7 +38,7 @@ class OwnedAggregateService(Generic[Repository]):
 
     def __init__(
         self,
-        settings: ServiceSettings,
+        settings: OwnedRecordSettings,
         routes: OwnedAggregateRoutes,
         repository: RepositoryFactory[Repository],
         *,
@@ -49,6 +50,7 @@ class OwnedAggregateService(Generic[Repository]):
         self.settings = settings
         self.routes = routes
         self.parts = ServiceParts(settings)
+        self.ownership = Ownership.of(settings)
         self.repository = repository(
             self.parts.database, topic_namespace=settings.topic_namespace, after_write=self._wake_relay
         )
@@ -72,7 +74,7 @@ class OwnedAggregateService(Generic[Repository]):
             version=version,
             description=description,
             routers=[
-                owned_aggregate_router(self.routes, self.repository),
+                owned_aggregate_router(self.routes, self.repository, self.ownership, self.settings.partnerships),
                 *routers,
                 contacts_router(self.routes, self.repository, self.settings),
             ],

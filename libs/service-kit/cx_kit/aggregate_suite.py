@@ -3,9 +3,13 @@
 The pyeventsourcing pattern: one abstract suite, run by each service against its own aggregate, so the
 services cannot drift apart. A service subclasses `OwnedAggregateSuite` in its tests/integration (as a
 `Test...` class), sets the attributes that say what its records are, and keeps beside it only the tests that
-are its own (a listing, matches). The suite covers the owner routes, hostile requests, the events on the
-topic with their headers, nothing lost when the process dies between the write and the publish, and an
-unreachable store. Imported by tests only (like `cx_kit.service_testing`).
+are its own (a listing, matches). The suite covers the owner routes, who may read and change what (owners,
+other organisations, partnership managers), the contact's verified address, the private list, hostile
+requests, the events on the topic with their headers, nothing lost when the process dies between the write and
+the publish, and an unreachable store. Imported by tests only (like `cx_kit.service_testing`).
+
+People sign in with real tokens: the `dev_issuer` fixture (tools/dev-issuer's pytest plugin) runs the
+development issuer, the service under test verifies its tokens against that issuer's keys.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 import httpx
+import jwt
 import pytest
 from pydantic import BaseModel, SecretStr
 
@@ -28,12 +33,13 @@ from cx_kit.service_testing import (
     HOSTILE_AUTHORIZATION,
     HOSTILE_IDS,
     HOSTILE_IF_MATCH,
+    REMOVE,
     SERVICE_TEST_TOKEN,
     HostileInput,
     RunningService,
     ServiceProcess,
+    TokenIssuer,
     bearer,
-    created,
     drop_database,
     ensure_namespaced_topics,
     free_port,
@@ -46,8 +52,12 @@ from cx_kit.service_testing import (
     serving,
     settled_document,
     shared_answer_inputs,
+    signed_in,
     topic_namespace,
     topic_record_count,
+)
+from cx_kit.service_testing import (
+    created as created_with,
 )
 from cx_kit.settings import ServiceSettings
 from cx_kit.testing import Infrastructure, headers_of, read_topic, unique, wait_until
@@ -85,7 +95,7 @@ class SharedRecord:
 
     service: RunningService
     record_id: str
-    owner_token: str
+    owner: dict[str, str]  # the Authorization header of its owner
 
 
 class OwnedAggregateSuite:
@@ -96,6 +106,7 @@ class OwnedAggregateSuite:
     package: ClassVar[str]  # "cx_catalogue": what `python -m` runs
     collection: ClassVar[str]  # the MongoDB collection of the records
     path: ClassVar[str]  # "/api/catalogue/hosts"
+    list_path: ClassVar[str]  # "/api/catalogue/entries": the caller's own records
     contacts_path: ClassVar[str]  # "/internal/contacts/hosts"
     id_field: ClassVar[str]  # "host_id"
     public_read: ClassVar[bool]  # anyone reads a record's public view (True) or only its owner reads it (False)
@@ -131,9 +142,22 @@ class OwnedAggregateSuite:
         """Where one record is read, replaced and withdrawn."""
         return f"{self.path}/{record_id}"
 
+    @pytest.fixture(autouse=True)
+    def _issuer(self, dev_issuer: TokenIssuer) -> None:
+        # Every test signs in through the real development issuer, which each test's service trusts.
+        self.issuer = dev_issuer
+
+    def owner(self, index: int = 0, **claims: Any) -> dict[str, str]:
+        """The Authorization header of a person of example `index`'s organisation (by default its contact)."""
+        return signed_in(self.issuer, self.payload(index), **claims)
+
+    def manager(self, partnership: str) -> dict[str, str]:
+        """The Authorization header of a manager of `partnership`."""
+        return bearer(self.issuer.token("Partnership office", role="manager", partnership=partnership))
+
     async def create(self, client: httpx.AsyncClient, index: int = 0, **overrides: Any) -> dict[str, Any]:
-        """POST example `index` (with overrides); returns the 201 body."""
-        return await created(client, self.path, self.payload(index, **overrides))
+        """POST example `index` (with overrides) signed in as its organisation; returns the 201 body."""
+        return await created_with(client, self.path, self.payload(index, **overrides), self.owner(index))
 
     async def records(self, infrastructure: Infrastructure, settings: ServiceSettings, count: int) -> list[Any]:
         """The first `count` records of the service's topic, checking that no other was written."""
@@ -152,7 +176,12 @@ class OwnedAggregateSuite:
             cases = self.body_inputs()
             metafunc.parametrize("broken", cases, ids=[case.label for case in cases])
         if "broken_update" in metafunc.fixturenames:
-            inside = [c for c in self.body_inputs() if c.path.startswith(("answers.", "contact.", "organisation."))]
+            inside = [
+                case
+                for case in self.body_inputs()
+                if case.path.startswith(("answers.", "contact.", "organisation."))
+                or (case.path == "partnership" and case.value is not REMOVE)
+            ]
             updates = [(case, "everything") for case in inside]
             updates += [(case, "answers-only") for case in inside if case.path.startswith("answers.")]
             metafunc.parametrize("broken_update", updates, ids=[f"{case.label}-{shape}" for case, shape in updates])
@@ -164,10 +193,15 @@ class OwnedAggregateSuite:
     # -- fixtures -------------------------------------------------------------------------------------------------
 
     @pytest.fixture
-    async def settings(self, infrastructure: Infrastructure) -> AsyncIterator[ServiceSettings]:
-        """A fresh service's settings (its own database and topics); its database is dropped afterwards."""
+    async def settings(self, infrastructure: Infrastructure, dev_issuer: TokenIssuer) -> AsyncIterator[ServiceSettings]:
+        """A fresh service's settings (its own database and topics, the dev issuer's tokens); its database is
+        dropped afterwards."""
         value = await fresh_settings(
-            self.settings_type, infrastructure, [self.topic, *self.more_topics], **self.settings_overrides
+            self.settings_type,
+            infrastructure,
+            [self.topic, *self.more_topics],
+            issuer=dev_issuer,
+            **self.settings_overrides,
         )
         yield value
         await drop_database(infrastructure, value.mongo_database)
@@ -181,15 +215,21 @@ class OwnedAggregateSuite:
 
     @pytest.fixture(scope="class")
     @classmethod
-    async def shared(cls, infrastructure: Infrastructure) -> AsyncIterator[SharedRecord]:
+    async def shared(cls, infrastructure: Infrastructure, dev_issuer: TokenIssuer) -> AsyncIterator[SharedRecord]:
         """One service for the class's many cheap requests, holding one record created beforehand."""
         suite = cls()  # an instance of its own: the class outlives the instance each test gets
+        suite.issuer = dev_issuer
         topics = [suite.topic, *suite.more_topics]
         async with own_service(
-            suite.settings_type, suite.create_app, infrastructure, topics, **suite.settings_overrides
+            suite.settings_type,
+            suite.create_app,
+            infrastructure,
+            topics,
+            issuer=dev_issuer,
+            **suite.settings_overrides,
         ) as service:
             created = await suite.create(service.client, 0)
-            yield SharedRecord(service, created[suite.id_field], created["owner_token"])
+            yield SharedRecord(service, created[suite.id_field], suite.owner(0))
 
     # -- the events on the topic ----------------------------------------------------------------------------------
 
@@ -197,7 +237,7 @@ class OwnedAggregateSuite:
         self, infrastructure: Infrastructure, service: RunningService
     ) -> None:
         created = await self.create(service.client, 0)
-        assert created["revision"] == 1 and len(created["owner_token"]) >= 43
+        assert created == {self.id_field: created[self.id_field], "revision": 1}, "no credential comes back"
 
         [record] = await self.records(infrastructure, service.settings, 1)
         assert record.key == created[self.id_field].encode()
@@ -216,9 +256,11 @@ class OwnedAggregateSuite:
     ) -> None:
         client = service.client
         created = await self.create(client, 0)
-        record_id, owner = created[self.id_field], bearer(created["owner_token"])
+        record_id = created[self.id_field]
         path = self.record_path(record_id)
+        # Another person of the organisation takes over: the contact becomes the one signed in.
         new_contact = {"name": "Jonas Petersen", "email": "jonas.petersen@nordwest-agrifood.example"}
+        owner = self.owner(0, email=new_contact["email"])
         new_answers = self.payload(1)["answers"]
         replaced = await client.put(
             path, json={"answers": new_answers, "contact": new_contact}, headers={**owner, "If-Match": '"1"'}
@@ -247,7 +289,7 @@ class OwnedAggregateSuite:
         self, service: RunningService
     ) -> None:
         created = await self.create(service.client, 1)
-        path, owner = self.record_path(created[self.id_field]), bearer(created["owner_token"])
+        path, owner = self.record_path(created[self.id_field]), self.owner(1)
         replaced = await service.client.put(
             path, json={"answers": self.payload(2)["answers"]}, headers={**owner, "If-Match": '"1"'}
         )
@@ -258,7 +300,7 @@ class OwnedAggregateSuite:
     async def test_a_withdrawn_record_is_gone_for_everyone(self, service: RunningService) -> None:
         client = service.client
         created = await self.create(client, 2)
-        record_id, owner = created[self.id_field], bearer(created["owner_token"])
+        record_id, owner = created[self.id_field], self.owner(2)
         path = self.record_path(record_id)
         assert (await client.delete(path, headers={**owner, "If-Match": '"1"'})).status_code == 204
 
@@ -276,12 +318,11 @@ class OwnedAggregateSuite:
 
     async def test_the_owner_reads_its_record_with_the_contact_and_an_etag(self, service: RunningService) -> None:
         created = await self.create(service.client, 2)
-        response = await service.client.get(
-            self.record_path(created[self.id_field]), headers=bearer(created["owner_token"])
-        )
+        response = await service.client.get(self.record_path(created[self.id_field]), headers=self.owner(2))
         assert response.status_code == 200 and response.headers["etag"] == '"1"'
         body = response.json()
         assert body["contact"] == self.payload(2)["contact"]
+        assert body["partnership"] == self.payload(2)["partnership"]
         assert body["answers"] == self.payload(2)["answers"]
         assert body[self.id_field] == created[self.id_field]
 
@@ -300,19 +341,20 @@ class OwnedAggregateSuite:
             "contact": self.payload(3)["contact"],
             "languages": self.payload(3)["answers"]["languages"],
         }
-        for headers in ({}, bearer("wrong-token"), bearer(created["owner_token"])):
+        for headers in ({}, bearer("wrong-token"), self.owner(3)):
             refused = await client.get(path, headers=headers)
             assert refused.status_code == 401 and "Bearer" in refused.headers["www-authenticate"]
         unknown = await client.get(f"{self.contacts_path}/{UNKNOWN}", headers=bearer(SERVICE_TEST_TOKEN))
         assert unknown.status_code == 404
 
-    async def test_responses_holding_the_owner_token_or_the_contact_are_never_cached(
-        self, service: RunningService
-    ) -> None:
-        response = await service.client.post(self.path, json=self.payload(1))
+    async def test_responses_holding_the_contact_are_never_cached(self, service: RunningService) -> None:
+        owner = self.owner(1)
+        response = await service.client.post(self.path, json=self.payload(1), headers=owner)
         assert response.headers["cache-control"] == "no-store"
         created = response.json()
-        path, owner = self.record_path(created[self.id_field]), bearer(created["owner_token"])
+        path = self.record_path(created[self.id_field])
+        listed = await service.client.get(self.list_path, headers=owner)
+        assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
         for suffix in ("", *self.owner_reads):
             read = await service.client.get(path + suffix, headers=owner)
             assert read.status_code == 200 and read.headers["cache-control"] == "no-store"
@@ -325,7 +367,7 @@ class OwnedAggregateSuite:
     ) -> None:
         client, repository = service.client, service.app.state.repository
         created = await self.create(client, 0)
-        record_id, owner = created[self.id_field], bearer(created["owner_token"])
+        record_id, owner = created[self.id_field], self.owner(0)
         path = self.record_path(record_id)
         first = await client.put(
             path, json={"answers": self.payload(1)["answers"]}, headers={**owner, "If-Match": '"1"'}
@@ -354,8 +396,8 @@ class OwnedAggregateSuite:
     async def test_another_organisations_token_gets_404_on_every_owner_route(self, service: RunningService) -> None:
         client = service.client
         mine = await self.create(client, 0)
-        theirs = await self.create(client, 1)
-        intruder = bearer(theirs["owner_token"])
+        await self.create(client, 1)
+        intruder = self.owner(1)
         details = []
         for record_id in (mine[self.id_field], UNKNOWN):
             path = self.record_path(record_id)
@@ -377,7 +419,7 @@ class OwnedAggregateSuite:
         if self.public_read:
             read = await client.get(path, headers=intruder)
             assert read.status_code == 200 and "contact" not in read.json()
-        own = await client.get(path, headers=bearer(mine["owner_token"]))
+        own = await client.get(path, headers=self.owner(0))
         assert own.json()["revision"] == 1 and own.json()["answers"] == self.payload(0)["answers"]
 
     async def test_every_owner_route_without_a_token_is_401_with_a_bearer_challenge(
@@ -387,8 +429,10 @@ class OwnedAggregateSuite:
         created = await self.create(client, 2)
         path = self.record_path(created[self.id_field])
         responses = [
+            await client.post(self.path, json=self.payload(2)),
             await client.put(path, json={"answers": self.payload(2)["answers"]}, headers={"If-Match": '"1"'}),
             await client.delete(path, headers={"If-Match": '"1"'}),
+            await client.get(self.list_path),
             *[await client.get(path + suffix) for suffix in self.owner_reads],
         ]
         if not self.public_read:
@@ -396,27 +440,145 @@ class OwnedAggregateSuite:
         for response in responses:
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == 'Bearer realm="clusterxchange"'
-        assert (await client.get(path, headers=bearer(created["owner_token"]))).json()["revision"] == 1
+        assert (await client.get(path, headers=self.owner(2))).json()["revision"] == 1
 
-    async def test_a_replacement_may_change_organisation_and_contact_and_the_owner_sees_them(
+    async def test_a_replacement_may_change_organisation_contact_and_partnership_and_the_owner_sees_them(
         self, service: RunningService
     ) -> None:
         client = service.client
         created = await self.create(client, 4)
-        path, owner = self.record_path(created[self.id_field]), bearer(created["owner_token"])
+        path = self.record_path(created[self.id_field])
         organisation = {**self.payload(4)["organisation"], "city": "Stavanger"}
         contact = {"name": "Kari Nordmann", "email": "kari@vestland-offshorewind.example"}
-        response = await client.put(
-            path,
-            json={"answers": self.payload(4)["answers"], "organisation": organisation, "contact": contact},
-            headers={**owner, "If-Match": '"1"'},
-        )
-        assert response.status_code == 200
+        owner = self.owner(4, email=contact["email"])
+        document = {
+            "answers": self.payload(4)["answers"],
+            "organisation": organisation,
+            "contact": {"name": contact["name"]},  # the address is the one signed in with
+            "partnership": "escp-4x-13",
+        }
+        response = await client.put(path, json=document, headers={**owner, "If-Match": '"1"'})
+        assert response.status_code == 200, response.text
         body = response.json()
         assert body["revision"] == 2 and body["organisation"]["city"] == "Stavanger" and body["contact"] == contact
+        assert body["partnership"] == "escp-4x-13"
         assert (await client.get(path, headers=owner)).json()["contact"] == contact
         if self.public_read:
             assert "contact" not in (await client.get(path)).json()
+
+    # -- who may create, read, change and list what --------------------------------------------------------------
+
+    async def test_only_a_signed_in_organisation_with_a_verified_email_creates_and_it_owns_the_record(
+        self, service: RunningService
+    ) -> None:
+        client, body = service.client, self.payload(0)
+        anonymous = await client.post(self.path, json=body)
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == 'Bearer realm="clusterxchange"'
+        for refused in (
+            await client.post(self.path, json=body, headers=self.manager(body["partnership"])),
+            await client.post(self.path, json=body, headers=self.owner(0, email_verified=False)),
+        ):
+            problem_of(refused, 403, None)
+        assert await service.app.state.repository.count() == 0, "nothing stored"
+
+        created = await self.create(client, 0)
+        stored = await service.app.state.repository.collection.find_one({"_id": created[self.id_field]})
+        token = self.owner(0)["Authorization"].removeprefix("Bearer ")
+        assert stored["owner"] == jwt.decode(token, options={"verify_signature": False})["organisation"]
+        assert stored["partnership"] == body["partnership"] and "partnership" not in stored["answers"]
+
+    async def test_the_contact_address_is_the_one_signed_in_with_or_the_request_is_refused_naming_it(
+        self, service: RunningService
+    ) -> None:
+        client = service.client
+        body = self.payload(1)
+        left_out = {**body, "contact": {"name": body["contact"]["name"]}}
+        created = await created_with(client, self.path, left_out, self.owner(1))
+        path = self.record_path(created[self.id_field])
+        assert (await client.get(path, headers=self.owner(1))).json()["contact"] == body["contact"]
+
+        someone_else = {**body, "contact": {**body["contact"], "email": "victim@elsewhere.example"}}
+        problem = problem_of(
+            await client.post(self.path, json=someone_else, headers=self.owner(1)), 422, "contact.email"
+        )
+        assert problem["errors"][0]["message"] == "Must be the address you signed in with"
+        change = {"answers": body["answers"], "contact": {"name": "Ann Other", "email": "victim@elsewhere.example"}}
+        problem_of(
+            await client.put(path, json=change, headers={**self.owner(1), "If-Match": '"1"'}), 422, "contact.email"
+        )
+        unverified = self.owner(1, email_verified=False)
+        problem_of(await client.put(path, json=change, headers={**unverified, "If-Match": '"1"'}), 403, None)
+        answers_only = await client.put(
+            path, json={"answers": body["answers"]}, headers={**unverified, "If-Match": '"1"'}
+        )
+        assert answers_only.status_code == 200, "changing the answers needs no verified address"
+        assert answers_only.json()["contact"] == body["contact"]
+        assert await service.app.state.repository.count() == 1
+
+    async def test_a_manager_of_the_partnership_reads_in_the_owners_view_and_changes_nothing(
+        self, service: RunningService
+    ) -> None:
+        client = service.client
+        created = await self.create(client, 0)
+        path = self.record_path(created[self.id_field])
+        inside, outside = self.manager(self.payload(0)["partnership"]), self.manager("escp-4x-12")
+
+        read = await client.get(path, headers=inside)
+        assert read.status_code == 200 and read.json()["contact"] == self.payload(0)["contact"]
+        assert read.headers["cache-control"] == "no-store"
+        for suffix in self.owner_reads:
+            assert (await client.get(path + suffix, headers=inside)).status_code == 200
+        change = {"answers": self.payload(1)["answers"]}
+        problem_of(await client.put(path, json=change, headers={**inside, "If-Match": '"1"'}), 403, None)
+        problem_of(await client.delete(path, headers={**inside, "If-Match": '"1"'}), 403, None)
+
+        outsider_read = await client.get(path, headers=outside)
+        if self.public_read:
+            assert outsider_read.status_code == 200 and "contact" not in outsider_read.json()
+        else:
+            problem_of(outsider_read, 404, None)
+        for suffix in self.owner_reads:
+            problem_of(await client.get(path + suffix, headers=outside), 404, None)
+        problem_of(await client.put(path, json=change, headers={**outside, "If-Match": '"1"'}), 404, None)
+        problem_of(await client.delete(path, headers={**outside, "If-Match": '"1"'}), 404, None)
+        assert (await client.get(path, headers=self.owner(0))).json()["revision"] == 1, "nothing changed"
+
+    async def test_the_private_list_holds_the_callers_own_records_and_for_a_manager_its_partnerships(
+        self, service: RunningService
+    ) -> None:
+        client = service.client
+        first = await self.create(client, 0)
+        second = await self.create(client, 0, partnership="escp-4x-11")
+        other = await self.create(client, 1, partnership="escp-4x-11")
+        gone = await self.create(client, 0)
+        withdrawal = await client.delete(
+            self.record_path(gone[self.id_field]), headers={**self.owner(0), "If-Match": '"1"'}
+        )
+        assert withdrawal.status_code == 204
+
+        async def listed(headers: dict[str, str], **params: Any) -> dict[str, Any]:
+            response = await client.get(self.list_path, params=params, headers=headers)
+            assert response.status_code == 200, response.text
+            page: dict[str, Any] = response.json()
+            return page
+
+        mine = await listed(self.owner(0))
+        assert [item[self.id_field] for item in mine["items"]] == [first[self.id_field], second[self.id_field]]
+        assert mine["total"] == 2 and mine["items"][0]["contact"] == self.payload(0)["contact"]
+        paged = await listed(self.owner(0), page=2, page_size=1)
+        assert (paged["total"], paged["page"], paged["page_size"]) == (2, 2, 1)
+        assert [item[self.id_field] for item in paged["items"]] == [second[self.id_field]]
+        theirs = await listed(self.owner(1))
+        assert [item[self.id_field] for item in theirs["items"]] == [other[self.id_field]]
+        managed = await listed(self.manager("escp-4x-11"))
+        assert {item[self.id_field] for item in managed["items"]} == {second[self.id_field], other[self.id_field]}
+        assert (await listed(self.manager("escp-4x-12")))["total"] == 0
+        assert (await listed(self.owner(2)))["items"] == []
+
+        anonymous = await client.get(self.list_path)
+        assert anonymous.status_code == 401
+        problem_of(await client.get(self.list_path, params={"page_size": 101}, headers=self.owner(0)), 422, "page_size")
+        problem_of(await client.get(self.list_path, params={"owner": "x"}, headers=self.owner(0)), 422, "owner")
 
     # -- nothing lost between the write and the publish -----------------------------------------------------------
 
@@ -461,6 +623,7 @@ class OwnedAggregateSuite:
             f"{prefix}MONGO_DATABASE": database,
             f"{prefix}TOPIC_NAMESPACE": namespace,
             f"{prefix}INTERNAL_TOKEN": SERVICE_TEST_TOKEN,
+            f"{prefix}OIDC_ISSUER": self.issuer.url,
             f"{prefix}OUTBOX_LEASE_S": "1",
             f"{prefix}OUTBOX_POLL_INTERVAL_S": "0.2",
         }
@@ -520,15 +683,18 @@ class OwnedAggregateSuite:
             kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
             mongo_url=SecretStr(f"mongodb://127.0.0.1:{free_port()}"),
             topic_namespace="toutage.",
+            oidc_issuer=self.issuer.url,
         )
         unknown = self.record_path(UNKNOWN)
-        # A well-formed token: the request reaches the store (a public read needs none).
-        reader = {} if self.public_read else bearer("t" * 43)
+        # A genuine token: the request reaches the store (a public read needs none).
+        owner = self.owner(0)
+        reader = {} if self.public_read else owner
         async with serving(self.create_app(settings)) as client:
             responses = [
-                await client.post(self.path, json=self.payload(0)),
+                await client.post(self.path, json=self.payload(0), headers=owner),
                 await client.get(unknown, headers=reader),
-                *[await client.get(unknown + suffix, headers=bearer("t" * 43)) for suffix in self.owner_reads],
+                await client.get(self.list_path, headers=owner),
+                *[await client.get(unknown + suffix, headers=owner) for suffix in self.owner_reads],
                 *[await client.get(path) for path in self.public_reads],
             ]
             for response in responses:
@@ -552,7 +718,7 @@ class OwnedAggregateSuite:
         self, shared: SharedRecord, broken: HostileInput
     ) -> None:
         body = mutated(self.payload(0), broken.path, broken.value)
-        problem_of(await shared.service.client.post(self.path, json=body), 422, broken.field)
+        problem_of(await shared.service.client.post(self.path, json=body, headers=shared.owner), 422, broken.field)
         await self.nothing_changed(shared)
 
     async def test_a_broken_replacement_is_refused_naming_the_field(
@@ -565,7 +731,7 @@ class OwnedAggregateSuite:
         response = await shared.service.client.put(
             self.record_path(shared.record_id),
             json=mutated(update, case.path, case.value),
-            headers={**bearer(shared.owner_token), "If-Match": '"1"'},
+            headers={**shared.owner, "If-Match": '"1"'},
         )
         problem_of(response, 422, case.field)
         await self.nothing_changed(shared)
@@ -575,7 +741,7 @@ class OwnedAggregateSuite:
         self, shared: SharedRecord, record_route: str, bad_id: str
     ) -> None:
         client = shared.service.client
-        owner = {**bearer(shared.owner_token), "If-Match": '"1"'}
+        owner = {**shared.owner, "If-Match": '"1"'}
         path = self.record_path(bad_id)
         if record_route == "GET":
             response = await client.get(path, headers={} if self.public_read else owner)
@@ -595,13 +761,13 @@ class OwnedAggregateSuite:
     async def test_a_malformed_if_match_is_refused_naming_it(
         self, shared: SharedRecord, method: str, if_match: str
     ) -> None:
-        headers = {**bearer(shared.owner_token), "If-Match": if_match}
+        headers = {**shared.owner, "If-Match": if_match}
         problem_of(await self._write(shared, method, headers), 422, "If-Match")
         await self.nothing_changed(shared)
 
     @pytest.mark.parametrize("method", ["PUT", "DELETE"])
     async def test_a_write_without_if_match_is_428_naming_it(self, shared: SharedRecord, method: str) -> None:
-        problem_of(await self._write(shared, method, bearer(shared.owner_token)), 428, "If-Match")
+        problem_of(await self._write(shared, method, shared.owner), 428, "If-Match")
         await self.nothing_changed(shared)
 
     @pytest.mark.parametrize("authorization", HOSTILE_AUTHORIZATION)
@@ -622,7 +788,8 @@ class OwnedAggregateSuite:
     async def test_a_body_that_is_not_a_json_document_is_refused(
         self, shared: SharedRecord, label: str, content: bytes, content_type: str
     ) -> None:
-        response = await shared.service.client.post(self.path, content=content, headers={"content-type": content_type})
+        headers = {**shared.owner, "content-type": content_type}
+        response = await shared.service.client.post(self.path, content=content, headers=headers)
         problem_of(response, (400, 422), None)
         await self.nothing_changed(shared)
 
@@ -631,7 +798,9 @@ class OwnedAggregateSuite:
         answers = (
             {"keywords": ["k" * 40] * 10_000} if oversized == "keywords" else {self.free_text_field: "g" * 300_000}
         )
-        response = await shared.service.client.post(self.path, json=self.payload(0, answers=answers))
+        response = await shared.service.client.post(
+            self.path, json=self.payload(0, answers=answers), headers=shared.owner
+        )
         problem_of(response, 413, None)
         await self.nothing_changed(shared)
 

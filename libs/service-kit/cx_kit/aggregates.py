@@ -1,8 +1,9 @@
 """Owned aggregates: a record an organisation created (a host entry, an application), its revisions and its events.
 
-Both answer-owning services keep records of one shape: `_id` (UUID4 text), `owner` (the id of the
-organisation's credential), `organisation`, `contact` (personal data), `answers`, `revision`, `status`
-(active | withdrawn), `created_at` / `updated_at`, and the outbox. This module is that part, written once:
+Both answer-owning services keep records of one shape: `_id` (UUID4 text), `owner` (the id of the signed-in
+organisation that created it), `partnership` (the partnership that validates it), `organisation`, `contact`
+(personal data), `answers`, `revision`, `status` (active | withdrawn), `created_at` / `updated_at`, and the
+outbox. This module is that part, written once:
 
 - a create stores revision 1 and its event in one insert;
 - a replace or a withdrawal is one `update_one` guarded by `{_id, owner, status: active, revision: expected}`,
@@ -61,6 +62,7 @@ class AggregateRecord:
     status: str
     created_at: datetime
     updated_at: datetime
+    partnership: str | None = None  # records stored before partnerships were asked for name none
     extra: dict[str, Any] = field(default_factory=dict)
 
     def state(self, id_field: str) -> dict[str, Any]:
@@ -78,6 +80,7 @@ class AggregateRecord:
         known = {
             "_id",
             "owner",
+            "partnership",
             "organisation",
             "contact",
             "answers",
@@ -98,6 +101,7 @@ class AggregateRecord:
             status=document["status"],
             created_at=document["created_at"],
             updated_at=document["updated_at"],
+            partnership=document.get("partnership"),
             extra={k: v for k, v in document.items() if k not in known},
         )
 
@@ -117,6 +121,14 @@ class Written:
 @dataclass(frozen=True)
 class NotFound:
     """No active record with this id belongs to this owner (unknown, withdrawn, or someone else's)."""
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    """One page of records, and how many there are on all pages."""
+
+    records: list[AggregateRecord]
+    total: int
 
 
 @dataclass(frozen=True)
@@ -195,11 +207,14 @@ class OwnedAggregates:
     async def ensure_indexes(self) -> None:
         """Indexes the repository's queries use."""
         await self._collection.create_index([("status", 1), ("created_at", 1), ("_id", 1)])
+        await self._collection.create_index([("owner", 1), ("status", 1), ("created_at", 1)])
+        await self._collection.create_index([("partnership", 1), ("status", 1), ("created_at", 1)])
 
     async def create(
         self,
         *,
         owner: str,
+        partnership: str,
         organisation: dict[str, Any],
         contact: dict[str, Any],
         answers: dict[str, Any],
@@ -210,6 +225,7 @@ class OwnedAggregates:
         record = AggregateRecord(
             id=str(uuid.uuid4()),
             owner=owner,
+            partnership=partnership,
             organisation=organisation,
             contact=contact,
             answers=answers,
@@ -224,6 +240,7 @@ class OwnedAggregates:
         document = {
             "_id": record.id,
             "owner": owner,
+            "partnership": partnership,
             "organisation": organisation,
             "contact": contact,
             "answers": answers,
@@ -251,6 +268,22 @@ class OwnedAggregates:
             return None
         return AggregateRecord.from_document(document)
 
+    async def page(
+        self, *, skip: int, limit: int, owner: str | None = None, partnership: str | None = None
+    ) -> RecordPage:
+        """The active records of `owner`, or naming `partnership`, oldest first: `limit` of them after `skip`."""
+        if (owner is None) == (partnership is None):
+            raise ValueError("a page is of one owner or of one partnership")
+        where = {"status": ACTIVE, **({"owner": owner} if owner is not None else {"partnership": partnership})}
+        cursor = (
+            self._collection.find(where, projection={OUTBOX_FIELD: 0, LEASE_FIELD: 0})
+            .sort([("created_at", 1), ("_id", 1)])
+            .skip(skip)
+            .limit(limit)
+        )
+        records = [AggregateRecord.from_document(document) async for document in cursor]
+        return RecordPage(records, await self._collection.count_documents(where))
+
     async def replace(
         self,
         aggregate_id: str,
@@ -260,10 +293,11 @@ class OwnedAggregates:
         answers: dict[str, Any],
         organisation: dict[str, Any] | None = None,
         contact: dict[str, Any] | None = None,
+        partnership: str | None = None,
         traceparent: str | None = None,
     ) -> Outcome:
-        """Replace the answers (and the organisation or contact when given) if the record is still at
-        `expected_revision`; the event carries the full state after the change."""
+        """Replace the answers (and the organisation, contact or partnership when given) if the record is still
+        at `expected_revision`; the event carries the full state after the change."""
         current = await self._at_revision(aggregate_id, owner, expected_revision)
         if not isinstance(current, AggregateRecord):
             return current
@@ -272,6 +306,7 @@ class OwnedAggregates:
             answers=answers,
             organisation=organisation if organisation is not None else current.organisation,
             contact=contact if contact is not None else current.contact,
+            partnership=partnership if partnership is not None else current.partnership,
             revision=current.revision + 1,
             updated_at=stored_now(),
         )
@@ -283,6 +318,7 @@ class OwnedAggregates:
                 "answers": changed.answers,
                 "organisation": changed.organisation,
                 "contact": changed.contact,
+                "partnership": changed.partnership,
                 "updated_at": changed.updated_at,
                 **derived,
             },

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import SecretStr
@@ -41,6 +41,27 @@ QUICK_DEAD_LETTERS: dict[str, Any] = {"consumer_backoff_initial_s": 0.01, "consu
 Settings = TypeVar("Settings", bound=ServiceSettings)
 
 
+class TokenIssuer(Protocol):
+    """An issuer whose signed tokens a service under test accepts: the `dev_issuer` fixture of tools/dev-issuer."""
+
+    @property
+    def url(self) -> str:
+        """The issuer, as its tokens' `iss` and the services' `oidc_issuer`."""
+        ...
+
+    def token(self, organisation_name: str, **claims: Any) -> str:
+        """A signed access token of a person of `organisation_name` (a member with a verified e-mail unless
+        `claims` say otherwise: `email`, `role`, `partnership`, `email_verified`, `audience`, `issuer`,
+        `lifetime_s`, `issued_at`)."""
+        ...
+
+
+def signed_in(issuer: TokenIssuer, payload: dict[str, Any], **claims: Any) -> dict[str, str]:
+    """The Authorization header of the person a Create body names: its organisation, its contact's address."""
+    claims.setdefault("email", payload["contact"]["email"])
+    return bearer(issuer.token(payload["organisation"]["name"], **claims))
+
+
 def topic_namespace() -> str:
     """A fresh topic namespace such as `t1a2b3c4d5e6.`: a test's topics are its own."""
     return f"t{uuid.uuid4().hex[:12]}."
@@ -61,9 +82,15 @@ async def ensure_namespaced_topics(bootstrap: str, namespace: str, names: Iterab
 
 
 async def fresh_settings(
-    settings_type: type[Settings], infrastructure: Infrastructure, topics: Iterable[str], **overrides: Any
+    settings_type: type[Settings],
+    infrastructure: Infrastructure,
+    topics: Iterable[str],
+    *,
+    issuer: TokenIssuer | None = None,
+    **overrides: Any,
 ) -> Settings:
-    """Settings of a service with a database and topics of its own (the topics are created here)."""
+    """Settings of a service with a database and topics of its own (the topics are created here), accepting the
+    tokens of `issuer` when given."""
     namespace = topic_namespace()
     await ensure_namespaced_topics(infrastructure.kafka_bootstrap, namespace, topics)
     values: dict[str, Any] = {
@@ -75,6 +102,7 @@ async def fresh_settings(
         "internal_token": SecretStr(SERVICE_TEST_TOKEN),
         "outbox_poll_interval_s": 0.2,
         "log_json": False,
+        **({"oidc_issuer": issuer.url} if issuer is not None else {}),
         **overrides,
     }
     return settings_type(**values)
@@ -104,10 +132,12 @@ async def own_service(
     create_app: Callable[[Settings], Any],
     infrastructure: Infrastructure,
     topics: Iterable[str],
+    *,
+    issuer: TokenIssuer | None = None,
     **overrides: Any,
 ) -> AsyncIterator[RunningService]:
     """A service of the test's own (`fresh_settings`), running until the block ends; then its database goes."""
-    settings = await fresh_settings(settings_type, infrastructure, topics, **overrides)
+    settings = await fresh_settings(settings_type, infrastructure, topics, issuer=issuer, **overrides)
     try:
         app = create_app(settings)
         async with serving(app) as client:
@@ -116,9 +146,11 @@ async def own_service(
         await drop_database(infrastructure, settings.mongo_database)
 
 
-async def created(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST `body` to `path`, expecting a 201; returns the response body."""
-    response = await client.post(path, json=body)
+async def created(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST `body` to `path` signed in with `headers`, expecting a 201; returns the response body."""
+    response = await client.post(path, json=body, headers=headers)
     assert response.status_code == 201, response.text
     document: dict[str, Any] = response.json()
     return document
@@ -130,6 +162,7 @@ def stored_record(payload: dict[str, Any], *, revision: int = 1, at: datetime | 
     return AggregateRecord(
         id=str(uuid.uuid4()),
         owner="owner-of-the-record",
+        partnership=payload.get("partnership"),
         organisation=payload["organisation"],
         contact=payload["contact"],
         answers=payload["answers"],
@@ -347,6 +380,12 @@ def organisation_and_contact_inputs() -> list[HostileInput]:
         HostileInput("contact-name-too-short", "contact.name", "X", "contact.name"),
         HostileInput("contact-name-nul", "contact.name", "Ann\x00", "contact.name"),
         HostileInput("contact-unknown-phone", "contact.phone", "+49 30 1234", "contact.phone"),
+        HostileInput("contact-email-not-the-signed-in", "contact.email", "victim@elsewhere.example", "contact.email"),
+        HostileInput("partnership-unknown", "partnership", "escp-4x-99", "partnership"),
+        HostileInput("partnership-upper-case", "partnership", "ESCP-4X-01", "partnership"),
+        HostileInput("partnership-injection", "partnership", INJECTION, "partnership"),
+        HostileInput("partnership-number", "partnership", 1, "partnership"),
+        HostileInput("partnership-missing", "partnership", REMOVE, "partnership"),
         HostileInput("contact-missing", "contact", REMOVE, "contact"),
         HostileInput("organisation-missing", "organisation", REMOVE, "organisation"),
         HostileInput("answers-missing", "answers", REMOVE, "answers"),
@@ -388,8 +427,16 @@ def shared_answer_inputs() -> list[HostileInput]:
 
 # If-Match values a write must refuse with 422 naming the header.
 HOSTILE_IF_MATCH = ["abc", "*", 'W/"1"', "1", '"1", "2"', '"0"', '"-1"', '"' + "9" * 30 + '"', '{"$gt": ""}']
-# Authorization values an owner route must refuse with 401.
-HOSTILE_AUTHORIZATION = ["Bearer", "Bearer x", "Basic dXNlcjpwYXNz", 'Bearer {"$gt":""}', "Bearer " + "x" * 42]
+# Authorization values an owner route must refuse with 401 (the kinds of bad tokens that need an issuer to make
+# are the access matrix's, tests/access).
+HOSTILE_AUTHORIZATION = [
+    "Bearer",
+    "Bearer x",
+    "Basic dXNlcjpwYXNz",
+    'Bearer {"$gt":""}',
+    "Bearer " + "x" * 42,
+    "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+]
 # Path ids that are not UUIDs (percent-encoded where needed; no slash, which would change the route): each is
 # a 422 naming the id.
 HOSTILE_IDS = [

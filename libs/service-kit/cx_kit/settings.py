@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from cx_contracts.vocabulary import PARTNERSHIP_ID_PATTERN, PARTNERSHIPS
 
 PLACEHOLDER_SECRET = "changethis"
+# The development issuer `make run` starts (tools/dev-issuer): a default for development and tests only.
+DEVELOPMENT_ISSUER = "http://127.0.0.1:8090"
+DEFAULT_AUDIENCE = "clusterxchange"
+
+
+def _listed(value: Any) -> Any:
+    # A list from the environment: `a,b,c` as people write it, or a JSON array.
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+# A list setting read from one environment variable, comma-separated or as a JSON array.
+ListedSetting = Annotated[list[str], NoDecode, BeforeValidator(_listed)]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// address")
+    return value
 
 
 class ServiceSettings(BaseSettings):
@@ -66,3 +91,59 @@ class ServiceSettings(BaseSettings):
             if self.environment == "development":
                 warnings.warn(message, stacklevel=2)
         return self
+
+
+class SignInSettings(ServiceSettings):
+    """The settings of a service that accepts people's bearer tokens: whose tokens, for which audience."""
+
+    oidc_issuer: str = Field(
+        DEVELOPMENT_ISSUER,
+        description="The OpenID Connect issuer whose bearer tokens are accepted (its `iss`, exactly); the default, "
+        "the development issuer, is refused in production.",
+    )
+    oidc_audience: str = Field(
+        DEFAULT_AUDIENCE, min_length=1, description="The audience an accepted token's `aud` must hold."
+    )
+    oidc_jwks_url: str | None = Field(
+        None,
+        description="Where the issuer's signing keys are (JWKS); empty: from the issuer's discovery document, "
+        "<issuer>/.well-known/openid-configuration.",
+    )
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_address(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("oidc_jwks_url")
+    @classmethod
+    def _keys_address(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @model_validator(mode="after")
+    def _refuse_the_development_issuer(self) -> SignInSettings:
+        # Outside development and test, tokens the development issuer signs must never open anything.
+        if self.environment == "production" and self.oidc_issuer.rstrip("/") == DEVELOPMENT_ISSUER:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(f"{prefix}OIDC_ISSUER is the development issuer {DEVELOPMENT_ISSUER}; set the real one")
+        return self
+
+
+class OwnedRecordSettings(SignInSettings):
+    """The settings of a service whose records organisations own and name their partnership in."""
+
+    partnerships: ListedSetting = Field(
+        default_factory=lambda: list(PARTNERSHIPS),
+        min_length=1,
+        description="Ids of the scheme's partnerships a record may name (comma-separated); by default the 13 "
+        "ESCP-4x partnerships of cx_contracts.vocabulary.PARTNERSHIPS.",
+    )
+
+    @field_validator("partnerships")
+    @classmethod
+    def _partnership_ids(cls, ids: list[str]) -> list[str]:
+        pattern = re.compile(PARTNERSHIP_ID_PATTERN)
+        wrong = [value for value in ids if not pattern.fullmatch(value)]
+        if wrong:
+            raise ValueError(f"not partnership ids (lower-case letters, digits, dashes): {wrong}")
+        return list(dict.fromkeys(ids))

@@ -42,7 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     subscribe_match_found(service.parts.broker, settings, on_run)
     app = service.http_app(
-        title=TITLE, version=__version__, description=DESCRIPTION, routers=[matches_router(applications, matches)]
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        routers=[matches_router(applications, matches, service.ownership)],
     )
     app.state.matches = matches
     return app

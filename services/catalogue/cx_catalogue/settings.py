@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
 
-from cx_kit.settings import ServiceSettings
+from cx_kit.settings import OwnedRecordSettings
 
 
-class Settings(ServiceSettings):
+class Settings(OwnedRecordSettings):
     """Everything the catalogue service reads from its environment."""
 
     model_config = SettingsConfigDict(env_prefix="CX_CATALOGUE_", extra="ignore", frozen=True)

@@ -39,10 +39,16 @@ def _repository(database, writes: list[int] | None = None) -> OwnedAggregates:
     )
 
 
-async def _create(repository: OwnedAggregates, owner: str = "owner-a", index: int = 0) -> AggregateRecord:
+async def _create(
+    repository: OwnedAggregates, owner: str = "owner-a", index: int = 0, partnership: str = "escp-4x-01"
+) -> AggregateRecord:
     payload = host_entry_payload(index)
     return await repository.create(
-        owner=owner, organisation=payload["organisation"], contact=payload["contact"], answers=payload["answers"]
+        owner=owner,
+        partnership=partnership,
+        organisation=payload["organisation"],
+        contact=payload["contact"],
+        answers=payload["answers"],
     )
 
 
@@ -52,6 +58,7 @@ async def test_a_created_record_is_stored_at_revision_1_with_its_event_queued(mo
     record = await _create(repository)
     document = await mongo_database["records"].find_one({"_id": record.id})
     assert document["revision"] == 1 and document["status"] == ACTIVE and document["owner"] == "owner-a"
+    assert document["partnership"] == "escp-4x-01" and "partnership" not in json.loads(document["outbox"][0]["value"])
     assert document["search_text"] == host_entry_payload(0)["answers"]["expertise"].casefold()
     [entry] = document["outbox"]
     assert entry["topic"] == "tns.cx.catalogue.host-answers.v1" and entry["key"] == record.id
@@ -117,3 +124,22 @@ async def test_a_withdrawal_queues_a_tombstone_drops_the_contact_and_hides_the_r
     assert await repository.get_owned(record.id, "owner-a") is None
     assert await repository.withdraw(record.id, "owner-a", 2) == NotFound(), "withdrawn once"
     assert await repository.count(status=ACTIVE) == 0
+
+
+async def test_a_page_holds_the_active_records_of_one_owner_or_of_one_partnership_oldest_first(mongo_database):
+    repository = _repository(mongo_database)
+    first = await _create(repository, "owner-a", 0, "escp-4x-01")
+    second = await _create(repository, "owner-a", 1, "escp-4x-02")
+    theirs = await _create(repository, "owner-b", 2, "escp-4x-02")
+    gone = await _create(repository, "owner-a", 3, "escp-4x-02")
+    assert isinstance(await repository.withdraw(gone.id, "owner-a", 1), Written)
+
+    owned = await repository.page(skip=0, limit=10, owner="owner-a")
+    assert [r.id for r in owned.records] == [first.id, second.id] and owned.total == 2
+    later = await repository.page(skip=1, limit=1, owner="owner-a")
+    assert [r.id for r in later.records] == [second.id] and later.total == 2
+    overseen = await repository.page(skip=0, limit=10, partnership="escp-4x-02")
+    assert [r.id for r in overseen.records] == [second.id, theirs.id]
+    assert overseen.records[0].partnership == "escp-4x-02" and overseen.records[0].contact is not None
+    with pytest.raises(ValueError):
+        await repository.page(skip=0, limit=10)

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from cx_contracts.api import HostEntryCreate, HostEntryCreated, HostEntryPublic, HostEntryUpdate
+from cx_contracts.api import HostEntryCreate, HostEntryCreated, HostEntryPublic, HostEntryUpdate, Page
 from cx_kit.aggregate_routes import (
     ContactLookup,
     Operation,
@@ -17,7 +17,8 @@ from cx_kit.aggregate_routes import (
     owned_aggregate_router,
 )
 from cx_kit.api_documents import REPO_ROOT, ServiceDocuments
-from cx_kit.settings import ServiceSettings
+from cx_kit.ownership import Ownership
+from cx_kit.settings import OwnedRecordSettings, ServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -26,9 +27,14 @@ class ThingOwned(HostEntryPublic):
     contact: dict[str, str]
 
 
+class ThingsPage(Page):
+    items: list[ThingOwned]
+
+
 def _routes(*, public_read: bool) -> OwnedAggregateRoutes:
     return OwnedAggregateRoutes(
         path="/api/things/items",
+        list_path="/api/things/mine",
         id_field="item_id",
         what="thing",
         tag="things",
@@ -37,11 +43,13 @@ def _routes(*, public_read: bool) -> OwnedAggregateRoutes:
         update_body=HostEntryUpdate,
         public=HostEntryPublic,
         owned=ThingOwned,
+        owned_page=ThingsPage,
         public_read=public_read,
         create=Operation("make_thing", "Make a thing", "Makes it.", "Made."),
         read=Operation("read_thing", "Read a thing", "Reads it.", "The thing."),
         replace=Operation("change_thing", "Change a thing", "Changes it.", "Changed."),
         withdraw=Operation("drop_thing", "Drop a thing", "Drops it.", "Dropped."),
+        listing=Operation("my_things", "My things", "Lists them.", "A page of things."),
         contact=ContactLookup("host", "Who to write to about a thing.", "Unknown thing."),
     )
 
@@ -49,15 +57,20 @@ def _routes(*, public_read: bool) -> OwnedAggregateRoutes:
 def _openapi(routes: OwnedAggregateRoutes) -> dict[str, Any]:
     app = FastAPI()
     repository: Any = None  # nothing is called: only the routes' description is read
-    settings = ServiceSettings(environment="test", internal_token=SecretStr("a-real-internal-secret"))
-    app.include_router(owned_aggregate_router(routes, repository))
+    settings = OwnedRecordSettings(environment="test", internal_token=SecretStr("a-real-internal-secret"))
+    app.include_router(owned_aggregate_router(routes, repository, Ownership.of(settings), settings.partnerships))
     app.include_router(contacts_router(routes, repository, settings))
     return app.openapi()
 
 
 def test_each_route_has_the_operation_name_summary_and_texts_of_its_description():
     paths = _openapi(_routes(public_read=False))["paths"]
-    assert list(paths) == ["/api/things/items", "/api/things/items/{item_id}", "/internal/contacts/items/{item_id}"]
+    assert list(paths) == [
+        "/api/things/items",
+        "/api/things/items/{item_id}",
+        "/api/things/mine",
+        "/internal/contacts/items/{item_id}",
+    ]
     create, read, replace, withdraw = (
         paths["/api/things/items"]["post"],
         *paths["/api/things/items/{item_id}"].values(),
@@ -67,6 +80,12 @@ def test_each_route_has_the_operation_name_summary_and_texts_of_its_description(
     assert read["description"] == "Reads it." and read["responses"]["200"]["description"] == "The thing."
     assert replace["operationId"] == "change_thing_api_things_items__item_id__put"
     assert withdraw["responses"]["204"]["description"] == "Dropped." and "412" in withdraw["responses"]
+    listing = paths["/api/things/mine"]["get"]
+    assert listing["operationId"] == "my_things_api_things_mine_get" and listing["summary"] == "My things"
+    assert {p["name"] for p in listing["parameters"] if p["in"] == "query"} == {"page", "page_size"}
+    assert listing["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ThingsPage"
+    }
     contact = paths["/internal/contacts/items/{item_id}"]["get"]
     assert contact["operationId"] == "host_contact_internal_contacts_items__item_id__get"
     assert (

@@ -4,23 +4,26 @@ An application is an owned record served by the kit's owner routes, as `APPLICAT
 latest matches of an application are the service's own route.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI reads the matches route's caller from its annotation, which
+# names the ownership dependency of the running service.
 
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from cx_contracts.api import ApplicationCreate, ApplicationCreated, ApplicationPublic, ApplicationUpdate
 from cx_kit.aggregate_http import PRIVATE, READ_PROBLEMS, not_found
-from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRoutes, Owner
+from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRoutes
 from cx_kit.aggregates import OwnedAggregates
+from cx_kit.ownership import Caller, Ownership, read_view
 
 from cx_applications.adapters.matches import LatestMatchesRepository
-from cx_applications.entrypoints.responses import ApplicationMatches, ApplicationOwned
+from cx_applications.entrypoints.responses import ApplicationMatches, ApplicationOwned, ApplicationsPage
 
 APPLICATIONS = OwnedAggregateRoutes(
     path="/api/applications",
+    list_path="/api/applications",
     id_field="application_id",
     what="application",
     tag="applications",
@@ -29,17 +32,19 @@ APPLICATIONS = OwnedAggregateRoutes(
     update_body=ApplicationUpdate,
     public=ApplicationPublic,
     owned=ApplicationOwned,
+    owned_page=ApplicationsPage,
     public_read=False,
     create=Operation(
         "submit_application",
         "Submit a visitor's application",
-        "Store the application at revision 1 and queue its VisitorAnswersSubmitted; the owner token is shown once.",
-        "Created; the owner token is in the body, once.",
+        "A signed-in organisation applies, and owns the application: stored at revision 1 with its "
+        "VisitorAnswersSubmitted queued. The contact's e-mail is the verified address of the sign-in.",
+        "Created.",
     ),
     read=Operation(
         "read_application",
-        "Read one's own application",
-        "The application with its contact, for its owner only. ETag: its revision.",
+        "Read an application",
+        "The application with its contact, for its owner and the managers of its partnership only. ETag: its revision.",
         "The application, with its contact.",
     ),
     replace=Operation(
@@ -54,6 +59,13 @@ APPLICATIONS = OwnedAggregateRoutes(
         "Withdraw the application: matching stops, its contact is dropped, and a tombstone is queued.",
         "Withdrawn; the ETag is the withdrawal's revision.",
     ),
+    listing=Operation(
+        "list_own_applications",
+        "The caller's own applications",
+        "The applications of the signed-in organisation (a partnership manager: those naming its partnership), "
+        "oldest first, in the owner's view.",
+        "One page of applications.",
+    ),
     contact=ContactLookup(
         "visitor",
         "Who to write to about an application; personal data, so only other services of the platform may ask.",
@@ -64,9 +76,11 @@ APPLICATIONS = OwnedAggregateRoutes(
 ApplicationId = Annotated[UUID, Path(description="Id of the application (a UUID).")]
 
 
-def matches_router(applications: OwnedAggregates, matches: LatestMatchesRepository) -> APIRouter:
-    """GET /api/applications/{application_id}/matches: the latest ranked hosts, for the application's owner only."""
+def matches_router(applications: OwnedAggregates, matches: LatestMatchesRepository, ownership: Ownership) -> APIRouter:
+    """GET /api/applications/{application_id}/matches: the latest ranked hosts, for those who read the application
+    (its owner and the managers of its partnership)."""
     router = APIRouter(prefix=APPLICATIONS.path, tags=[APPLICATIONS.tag])
+    SignedIn = Annotated[Caller, Depends(ownership.caller)]
 
     @router.get(
         "/{application_id}/matches",
@@ -74,10 +88,10 @@ def matches_router(applications: OwnedAggregates, matches: LatestMatchesReposito
         summary="The latest ranked hosts of an application",
         responses=READ_PROBLEMS,
     )
-    async def read_matches(application_id: ApplicationId, owner: Owner, response: Response) -> ApplicationMatches:
+    async def read_matches(application_id: ApplicationId, caller: SignedIn, response: Response) -> ApplicationMatches:
         """The hosts the matcher's latest run proposed, best first, with why; `pending` until a run reports."""
-        record = await applications.get_owned(str(application_id), owner.id)
-        if record is None:
+        record = await applications.get(str(application_id))
+        if record is None or read_view(caller, record, public=False) is None:
             raise not_found(APPLICATIONS.what)
         response.headers.update(PRIVATE)
         latest = await matches.latest(record.id)

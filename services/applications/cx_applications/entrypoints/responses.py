@@ -7,17 +7,25 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from cx_contracts.api import READ_MODEL, ApplicationPublic
+from cx_contracts.api import READ_MODEL, ApplicationPublic, Page
 from cx_contracts.events import CriterionName, MatchTrigger
 from cx_contracts.questionnaire import Contact
 from cx_contracts.scalars import UtcDatetime
 
 
 class ApplicationOwned(ApplicationPublic):
-    """An application as its owner reads it: organisation, answers and the contact person."""
+    """An application as its owner and its partnership's managers read it: organisation, answers, the contact
+    person and the partnership."""
 
     contact: Contact = Field(description="The contact person (personal data).")
+    partnership: str | None = Field(description="Id of the partnership that validates the visitor's registration.")
     created_at: UtcDatetime = Field(description="When the application was submitted (UTC).")
+
+
+class ApplicationsPage(Page):
+    """One page of the caller's own applications (a manager's: its partnership's), in the owner's view."""
+
+    items: list[ApplicationOwned] = Field(description="The applications on this page, oldest first.")
 
 
 class RankedHost(BaseModel):

@@ -12,7 +12,7 @@ from cx_contracts.codec import event_headers, event_key, event_value, headers_as
 from cx_contracts.examples import application_payload, match_found
 from cx_contracts.topics import MATCH_FOUND
 from cx_kit.kafka import DLQ_ERROR_TYPE
-from cx_kit.service_testing import bearer, topic_record_count
+from cx_kit.service_testing import topic_record_count
 from cx_kit.testing import headers_of, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ async def _publish(broker, service, event, *, partition: int | None = None, key:
 
 async def _matches(service, created) -> dict:
     response = await service.client.get(
-        f"/api/applications/{created['application_id']}/matches", headers=bearer(created["owner_token"])
+        f"/api/applications/{created['application_id']}/matches", headers=created["owner"]
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -75,7 +75,7 @@ async def test_another_organisation_cannot_read_an_applications_matches(applicat
     await wait_until(lambda: _shows_run(applications, mine, run.match_run_id), message="matches to protect")
 
     path = f"/api/applications/{mine['application_id']}"
-    intruder = bearer(theirs["owner_token"])
+    intruder = theirs["owner"]
     for response in (
         await applications.client.get(path, headers=intruder),
         await applications.client.get(f"{path}/matches", headers=intruder),

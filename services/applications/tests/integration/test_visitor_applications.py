@@ -78,6 +78,7 @@ class TestVisitorApplications(OwnedAggregateSuite):
     package = "cx_applications"
     collection = APPLICATIONS
     path = "/api/applications"
+    list_path = "/api/applications"
     contacts_path = "/internal/contacts/applications"
     id_field = "application_id"
     public_read = False

@@ -9,28 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from cx_contracts.api import PageQuery
 from cx_contracts.questionnaire import MAX_LANGUAGES
 from cx_contracts.scalars import SINGLE_LINE, CountryCode, LanguageCode, text_length
 from cx_contracts.vocabulary import ELIGIBLE_COUNTRIES, Ecosystem, ExchangeFormat, Topic
 
 from cx_catalogue.domain.host_entry import searchable
 
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE = 10_000
 MAX_QUERY_LENGTH = 200
 MAX_QUERY_WORDS = 10
 
 QueryText = Annotated[str, text_length(0, MAX_QUERY_LENGTH), SINGLE_LINE]
 
 
-class CatalogueQuery(BaseModel):
-    """Query parameters of GET /api/catalogue/hosts."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CatalogueQuery(PageQuery):
+    """Query parameters of GET /api/catalogue/hosts: the filters, and the page."""
 
     ecosystem: list[Ecosystem] = Field(
         default_factory=list, max_length=len(Ecosystem), description="Hosts in any of these ecosystems (repeatable)."
@@ -56,10 +52,6 @@ class CatalogueQuery(BaseModel):
         description=f"Free text: every word must occur in the host's expertise or keywords, ignoring case (up to "
         f"{MAX_QUERY_WORDS} words, {MAX_QUERY_LENGTH} characters).",
     )
-    page: int = Field(default=1, ge=1, le=MAX_PAGE, description="Page number, from 1.")
-    page_size: int = Field(
-        default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Entries per page (1-{MAX_PAGE_SIZE})."
-    )
 
     @field_validator("q")
     @classmethod
@@ -72,8 +64,3 @@ class CatalogueQuery(BaseModel):
     def words(self) -> list[str]:
         """The free-text words in search form, each once, in the order given."""
         return list(dict.fromkeys(searchable(word) for word in (self.q or "").split()))
-
-    @property
-    def skip(self) -> int:
-        """How many entries come before this page."""
-        return (self.page - 1) * self.page_size

@@ -16,12 +16,13 @@ from cx_kit.aggregate_routes import ContactLookup, Operation, OwnedAggregateRout
 
 from cx_catalogue.adapters.hosts import HostRepository
 from cx_catalogue.domain.catalogue_query import CatalogueQuery
-from cx_catalogue.entrypoints.responses import HostCatalogue, HostEntryOwned
+from cx_catalogue.entrypoints.responses import HostCatalogue, HostEntriesPage, HostEntryOwned
 
 PREFIX = "/api/catalogue"
 
 HOST_ENTRIES = OwnedAggregateRoutes(
     path=f"{PREFIX}/hosts",
+    list_path=f"{PREFIX}/entries",
     id_field="host_id",
     what="catalogue entry",
     tag="catalogue",
@@ -30,17 +31,20 @@ HOST_ENTRIES = OwnedAggregateRoutes(
     update_body=HostEntryUpdate,
     public=HostEntryPublic,
     owned=HostEntryOwned,
+    owned_page=HostEntriesPage,
     public_read=True,
     create=Operation(
         "publish_entry",
         "Publish a host's catalogue entry",
-        "Store the entry at revision 1 and queue its HostAnswersSubmitted; the owner token is shown once.",
-        "Created; the owner token is in the body, once.",
+        "A signed-in organisation publishes its entry, which it then owns: stored at revision 1 with its "
+        "HostAnswersSubmitted queued. The contact's e-mail is the verified address of the sign-in.",
+        "Created.",
     ),
     read=Operation(
         "read_entry",
         "One catalogue entry",
-        "The public entry; with the owner's token, the owner's view with the contact. ETag: its revision.",
+        "The public entry; for its owner and the managers of its partnership, the owner's view with the contact. "
+        "ETag: its revision.",
         "The public entry, or the owner's view (with the contact).",
     ),
     replace=Operation(
@@ -54,6 +58,13 @@ HOST_ENTRIES = OwnedAggregateRoutes(
         "Withdraw a host's entry",
         "Withdraw the entry: it leaves the catalogue, its contact is dropped, and a tombstone is queued.",
         "Withdrawn; the ETag is the withdrawal's revision.",
+    ),
+    listing=Operation(
+        "list_own_entries",
+        "The caller's own catalogue entries",
+        "The entries of the signed-in organisation (a partnership manager: those naming its partnership), oldest "
+        "first, in the owner's view.",
+        "One page of entries.",
     ),
     contact=ContactLookup(
         "host",

@@ -1,27 +1,30 @@
-"""HTTP documents the catalogue answers with beyond the shared contracts: the owner's view, a catalogue page."""
+"""HTTP documents the catalogue answers with beyond the shared contracts: the owner's view and the pages."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cx_contracts.api import READ_MODEL, HostEntryPublic
+from cx_contracts.api import HostEntryPublic, Page
 from cx_contracts.questionnaire import Contact
 from cx_contracts.scalars import UtcDatetime
 
 
 class HostEntryOwned(HostEntryPublic):
-    """A catalogue entry as its owner reads it: the public entry plus the contact person."""
+    """A catalogue entry as its owner and its partnership's managers read it: the public entry, the contact
+    person and the partnership."""
 
-    contact: Contact = Field(description="The contact person (personal data; only the owner sees it here).")
+    contact: Contact = Field(description="The contact person (personal data; never in the public catalogue).")
+    partnership: str | None = Field(description="Id of the partnership that validates the host's registration.")
     created_at: UtcDatetime = Field(description="When the entry was published (UTC).")
 
 
-class HostCatalogue(BaseModel):
-    """One page of the public catalogue (no contact data)."""
-
-    model_config = READ_MODEL
+class HostCatalogue(Page):
+    """One page of the public catalogue (no contact data); `total` counts the entries matching the filters."""
 
     items: list[HostEntryPublic] = Field(description="The entries on this page, oldest first.")
-    total: int = Field(ge=0, description="How many entries match the filters, on all pages.")
-    page: int = Field(ge=1, description="This page's number, from 1.")
-    page_size: int = Field(ge=1, description="Entries per page.")
+
+
+class HostEntriesPage(Page):
+    """One page of the caller's own catalogue entries (a manager's: its partnership's), in the owner's view."""
+
+    items: list[HostEntryOwned] = Field(description="The entries on this page, oldest first.")

@@ -9,7 +9,7 @@ import pytest
 
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-from cx_kit.service_testing import RunningService, created, own_service
+from cx_kit.service_testing import RunningService, TokenIssuer, created, own_service, signed_in
 from cx_kit.testing import Infrastructure
 
 from cx_catalogue.app import create_app
@@ -17,17 +17,20 @@ from cx_catalogue.settings import Settings
 
 
 @pytest.fixture
-async def catalogue(infrastructure: Infrastructure) -> AsyncIterator[RunningService]:
+async def catalogue(infrastructure: Infrastructure, dev_issuer: TokenIssuer) -> AsyncIterator[RunningService]:
     """The real catalogue app, lifespan running (broker, relay), with an HTTP client on it."""
-    async with own_service(Settings, create_app, infrastructure, [HOST_ANSWERS]) as service:
+    async with own_service(Settings, create_app, infrastructure, [HOST_ANSWERS], issuer=dev_issuer) as service:
         yield service
 
 
 @pytest.fixture
-def publish(catalogue: RunningService) -> Callable[..., Awaitable[dict[str, Any]]]:
-    """POST example host `index` (with overrides) to the catalogue; returns the 201 body."""
+def publish(catalogue: RunningService, dev_issuer: TokenIssuer) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """POST example host `index` (with overrides) to the catalogue, signed in as its organisation; returns the 201
+    body with `owner`, the Authorization header of the entry's owner."""
 
     async def post(index: int = 0, **overrides: Any) -> dict[str, Any]:
-        return await created(catalogue.client, "/api/catalogue/hosts", host_entry_payload(index, **overrides))
+        body = host_entry_payload(index, **overrides)
+        owner = signed_in(dev_issuer, body)
+        return {**await created(catalogue.client, "/api/catalogue/hosts", body, owner), "owner": owner}
 
     return post

@@ -11,7 +11,7 @@ from cx_contracts.events import HostAnswersSubmitted, HostAnswersWithdrawn
 from cx_contracts.examples import host_entry_payload
 from cx_contracts.questionnaire import HostAnswers
 from cx_kit.aggregate_suite import OwnedAggregateSuite, SharedRecord, problem_of
-from cx_kit.service_testing import INJECTION, SCRIPT, HostileInput, RunningService, bearer
+from cx_kit.service_testing import INJECTION, SCRIPT, HostileInput, RunningService
 
 from cx_catalogue.adapters.hosts import HOSTS
 from cx_catalogue.app import create_app
@@ -96,6 +96,7 @@ class TestCatalogueEntries(OwnedAggregateSuite):
     package = "cx_catalogue"
     collection = HOSTS
     path = "/api/catalogue/hosts"
+    list_path = "/api/catalogue/entries"
     contacts_path = "/internal/contacts/hosts"
     id_field = "host_id"
     public_read = True
@@ -123,7 +124,7 @@ class TestCatalogueEntries(OwnedAggregateSuite):
         created = await self.create(service.client, 1)
         path = self.record_path(created["host_id"])
         public = await service.client.get(path)
-        owned = await service.client.get(path, headers=bearer(created["owner_token"]))
+        owned = await service.client.get(path, headers=self.owner(1))
         assert public.status_code == owned.status_code == 200
         assert public.headers["etag"] == owned.headers["etag"] == '"1"'
         assert "contact" not in public.json()

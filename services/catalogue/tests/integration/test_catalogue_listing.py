@@ -6,7 +6,7 @@ import pytest
 
 from cx_contracts.examples import HOST_EXAMPLES, host_entry_payload
 from cx_contracts.topics import HOST_ANSWERS
-from cx_kit.service_testing import bearer, personal_data_in
+from cx_kit.service_testing import personal_data_in
 from cx_kit.testing import read_topic
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ async def seeded(catalogue, publish) -> dict[str, int]:
         ids[(await publish(index))["host_id"]] = index
     gone = await publish(0, organisation={"name": "Withdrawn Cluster"})
     withdrawal = await catalogue.client.delete(
-        f"/api/catalogue/hosts/{gone['host_id']}", headers={**bearer(gone["owner_token"]), "If-Match": '"1"'}
+        f"/api/catalogue/hosts/{gone['host_id']}", headers={**gone["owner"], "If-Match": '"1"'}
     )
     assert withdrawal.status_code == 204
     return ids

@@ -7,8 +7,10 @@ import re
 import pytest
 from pydantic import ValidationError
 
+from cx_contracts.api import MAX_PAGE_SIZE
+
 from cx_catalogue.adapters.hosts import catalogue_filter
-from cx_catalogue.domain.catalogue_query import MAX_PAGE_SIZE, CatalogueQuery
+from cx_catalogue.domain.catalogue_query import CatalogueQuery
 
 pytestmark = pytest.mark.unit
 

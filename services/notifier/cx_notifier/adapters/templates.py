@@ -1,9 +1,11 @@
 """Mail templates: Jinja2, one folder per language (ISO 639-1) under cx_notifier/templates.
 
 Each folder holds, for every mail (visitor-proposal, host-proposal, digest), a subject, a plain-text and
-an HTML template, a `_layout.html` they extend, and `phrases.json` (the sentences that say why a host
-fits, per criterion). Adding a language is adding a folder; English must be there. HTML templates are
-autoescaped, so nothing from an event or a contact card can become markup.
+an HTML template and a `_layout.html` they extend; a folder of another language than English may hold a
+`phrases.json` translating the sentences that say why a host fits (`criteria`, per audience; the English
+ones are `cx_contracts.explanation`'s, which the web pages show too) and the `organisation_kinds` and
+`countries`. Adding a language is adding a folder; English must be there. HTML templates are autoescaped,
+so nothing from an event or a contact card can become markup.
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from cx_contracts.explanation import Audience, Reason
 from cx_contracts.questionnaire import OrganisationState
 from cx_contracts.vocabulary import OrganisationKind, country_name
 
-from cx_notifier.domain.explanation import Reason
 from cx_notifier.domain.language import DEFAULT_LANGUAGE
 from cx_notifier.domain.proposals import Digest, HostProposal, ProposedHost, RenderedMail, VisitorProposal
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 MAILS = ("visitor-proposal", "host-proposal", "digest")
+PHRASES = "phrases.json"
 REQUIRED_FILES = (
-    "phrases.json",
     "_layout.html",
     *(f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")),
 )
@@ -46,9 +48,7 @@ class MailTemplates:
         )
         if DEFAULT_LANGUAGE not in self.languages:
             raise RuntimeError(f"templates for {DEFAULT_LANGUAGE!r} are missing from {folder}")
-        self._phrases = {
-            language: json.loads((folder / language / "phrases.json").read_text("utf-8")) for language in self.languages
-        }
+        self._phrases = {language: _phrases(folder / language) for language in self.languages}
 
     def visitor_proposal(self, view: VisitorProposal, language: str) -> RenderedMail:
         """The visitor's mail listing its proposed hosts."""
@@ -77,13 +77,10 @@ class MailTemplates:
             host_proposals=[self._host_context(h, language) for h in view.host_proposals],
         )
 
-    def reason_text(self, reason: Reason, audience: str, language: str) -> str:
-        """The sentence saying why a host fits, told to the visitor or to the host."""
-        phrases = self._phrases[self._available(language)]
-        sentence = phrases["criteria"][audience].get(reason.criterion)
-        if sentence is None:
-            sentence = phrases["other_criterion"].format(criterion=reason.criterion.replace("_", " "))
-        return sentence
+    def reason_text(self, reason: Reason, audience: Audience, language: str) -> str:
+        """The sentence saying why a host fits, told to the visitor or to the host (English where untranslated)."""
+        translated = self._phrases[self._available(language)].get("criteria", {}).get(audience, {})
+        return translated.get(reason.criterion) or reason.sentence(audience)
 
     def _available(self, language: str) -> str:
         return language if language in self.languages else DEFAULT_LANGUAGE
@@ -122,7 +119,7 @@ class MailTemplates:
             "page": host.page,
         }
 
-    def _reasons(self, reasons: tuple[Reason, ...], audience: str, language: str) -> list[dict[str, Any]]:
+    def _reasons(self, reasons: tuple[Reason, ...], audience: Audience, language: str) -> list[dict[str, Any]]:
         return [
             {"text": self.reason_text(r, audience, language), "share": r.share, "criterion": r.criterion}
             for r in reasons
@@ -140,3 +137,9 @@ class MailTemplates:
             or organisation.country,
             "website": str(organisation.website),
         }
+
+
+def _phrases(folder: Path) -> dict[str, Any]:
+    """A language folder's translations of the shared sentences and names; none for English."""
+    path = folder / PHRASES
+    return json.loads(path.read_text("utf-8")) if path.is_file() else {}

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from cx_contracts.api import ContactCard
 from cx_contracts.events import HostMatch
+from cx_contracts.explanation import Reason, reasons
 from cx_contracts.questionnaire import OrganisationState
 
-from cx_notifier.domain.explanation import Reason, reasons
 from cx_notifier.domain.ledger import LedgerEntry
 
 
@@ -25,12 +25,12 @@ class Links:
     base: str
 
     def host_page(self, host_id: str) -> str:
-        """A host's catalogue page."""
+        """A host's page in the public catalogue (the web pages serve it at /catalogue/hosts/{host_id})."""
         return f"{self.base.rstrip('/')}/catalogue/hosts/{host_id}"
 
     def matches_page(self, application_id: str) -> str:
-        """An application's latest proposals."""
-        return f"{self.base.rstrip('/')}/applications/{application_id}/matches"
+        """An application's page, with its latest proposals (the web pages serve it at /applications/{id})."""
+        return f"{self.base.rstrip('/')}/applications/{application_id}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -11,10 +12,10 @@ import pytest
 from aiosmtplib.email import flatten_message
 
 from cx_contracts import examples
+from cx_contracts.explanation import Reason, reasons
 
 from cx_notifier.adapters.smtp import build_message
 from cx_notifier.adapters.templates import TEMPLATES_DIR, MailTemplates
-from cx_notifier.domain.explanation import Reason, reasons
 from cx_notifier.domain.ledger import plan_run
 from cx_notifier.domain.proposals import Digest, Links, OutgoingMail, host_proposal, visitor_proposal
 
@@ -58,7 +59,7 @@ def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogu
     ecosystems = mail.text.index("They work in the industrial ecosystems you work in.", first)
     country = mail.text.index("They are in a country you would like to visit.", first)
     assert semantic < ecosystems < country, "highest contribution first"
-    assert f"https://exchange.example/applications/{visitor.id}/matches" in mail.text
+    assert f"All your proposals: https://exchange.example/applications/{visitor.id}\n" in mail.text
     assert check_html(mail.html) == []
 
 
@@ -215,5 +216,17 @@ def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make
         for host in hosts:
             assert host.organisation.name in mail.text
             assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in mail.html
-    assert mail.text.count(f"https://exchange.example/applications/{visitor.id}/matches") == 2
+    assert mail.text.count(f"All your proposals: https://exchange.example/applications/{visitor.id}\n") == 2
     assert check_html(mail.html) == []
+
+
+def test_a_language_folder_translates_the_shared_reasons_and_falls_back_to_english_for_the_rest(tmp_path: Path) -> None:
+    shutil.copytree(TEMPLATES_DIR / "en", tmp_path / "en")
+    shutil.copytree(TEMPLATES_DIR / "en", tmp_path / "de")
+    phrases = {"criteria": {"visitor": {"semantic": "Was sie lehren, liegt nahe an dem, was Sie lernen wollen."}}}
+    (tmp_path / "de" / "phrases.json").write_text(json.dumps(phrases, ensure_ascii=False), "utf-8")
+    templates = MailTemplates(tmp_path)
+
+    assert templates.reason_text(Reason("semantic", 60), "visitor", "de").startswith("Was sie lehren")
+    assert templates.reason_text(Reason("topics", 20), "visitor", "de") == Reason("topics", 20).sentence("visitor")
+    assert templates.reason_text(Reason("semantic", 60), "visitor", "en") == Reason("semantic", 60).sentence("visitor")

@@ -1,10 +1,10 @@
-"""Why a host fits, in plain words: the biggest contributions first."""
+"""Why a host fits, in plain words: the biggest contributions first, one sentence per criterion and audience."""
 
 from __future__ import annotations
 
 import pytest
 
-from cx_notifier.domain.explanation import Reason, reasons
+from cx_contracts.explanation import CRITERION_SENTENCES, Reason, reason_sentence, reasons
 
 pytestmark = pytest.mark.unit
 
@@ -32,3 +32,14 @@ def test_a_tiny_contribution_still_shows_at_least_one_percent() -> None:
 
 def test_an_empty_explanation_gives_no_reason() -> None:
     assert reasons({}) == ()
+
+
+def test_every_criterion_the_matcher_explains_has_a_sentence_for_visitor_and_host() -> None:
+    criteria = {"semantic", "ecosystems", "topics", "activities", "keywords", "preferred_country"}
+    assert set(CRITERION_SENTENCES["visitor"]) == set(CRITERION_SENTENCES["host"]) == criteria
+    assert Reason("semantic", 60).sentence("visitor") == "What they can teach is close to what you want to learn."
+    assert Reason("semantic", 60).sentence("host") == "Your expertise is close to what they want to learn."
+
+
+def test_a_criterion_without_a_sentence_still_reads_as_a_reason() -> None:
+    assert reason_sentence("shared_language", "host") == "The criterion \u201cshared language\u201d adds to the fit."

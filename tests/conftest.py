@@ -1,4 +1,5 @@
-"""The whole system as `make run` starts it: real processes for every service, nginx in front."""
+"""The whole system as `make run` starts it, shared by the e2e and the browser tests: real processes for every
+service, the web pages, the development issuer and nginx in front."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -21,13 +23,27 @@ class RunningSystem:
     gateway: str
     services: dict[str, str]
     infrastructure: Infrastructure
+    issuer_key_file: Path  # what the system's development issuer signs with
+
+    def token(self, organisation: str, *options: str) -> str:
+        """A token of the system's development issuer, from `cx-dev-token --organisation ORGANISATION ...`."""
+        command = [str(REPO_ROOT / ".venv" / "bin" / "cx-dev-token"), "--organisation", organisation, *options]
+        env = {**os.environ, "CX_DEV_ISSUER_KEY_FILE": str(self.issuer_key_file)}
+        env.pop("CX_DEV_ISSUER_URL", None)
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def signed_in(self, organisation: str, *options: str) -> dict[str, str]:
+        """The Authorization header of `token(organisation, *options)`."""
+        return {"Authorization": f"Bearer {self.token(organisation, *options)}"}
 
 
 @pytest.fixture(scope="session")
 def running_system(infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    """Start the four services and the gateway with deploy/local/services.sh; stop them afterwards."""
+    """Start the development issuer, the four services and the gateway with deploy/local/services.sh; stop them
+    afterwards."""
     run_dir = tmp_path_factory.mktemp("run")
     env = {**os.environ, "CX_RUN_DIR": str(run_dir), "CX_ENVIRONMENT": "test"}
+    env.pop("CX_DEV_ISSUER_KEY_FILE", None)  # the system's issuer keeps its key in its run folder
     script = REPO_ROOT / "deploy" / "local" / "services.sh"
     started = subprocess.run(["bash", str(script), "start"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if started.returncode != 0:
@@ -38,6 +54,7 @@ def running_system(infrastructure: Infrastructure, tmp_path_factory: pytest.Temp
             gateway="http://127.0.0.1:8080",
             services={name: f"http://127.0.0.1:{port}" for name, port in SERVICES.items()},
             infrastructure=infrastructure,
+            issuer_key_file=run_dir / "dev-issuer" / "signing-key.pem",
         )
     finally:
         subprocess.run(["bash", str(script), "stop"], cwd=REPO_ROOT, env=env, check=False)
