@@ -109,7 +109,7 @@ def proposal_id(match_run_id: UUID | str, recipient_id: UUID | str) -> str:
 
 
 def digest_id(recipient_id: UUID | str, period: int) -> str:
-    """Ledger id of one recipient's digest of one cap period."""
+    """Ledger id of one recipient's digest of one period."""
     return f"digest/{recipient_id}/{period}"
 
 
