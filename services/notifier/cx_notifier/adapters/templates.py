@@ -1,11 +1,12 @@
 """Mail templates: Jinja2, one folder per language (ISO 639-1) under cx_notifier/templates.
 
 Each folder holds, for every mail (visitor-proposal, host-proposal, digest), a subject, a plain-text and
-an HTML template, a `_layout.html` they extend and `_words.txt`, the macros they share. A folder of another
-language than English may hold a `phrases.json` translating the sentences that say why a host fits
-(`criteria`, per audience; the English ones are `cx_contracts.explanation`'s, which the web pages show
-too) and the `organisation_kinds` and `countries`. Adding a language is adding a folder; English must be
-there. HTML templates are autoescaped, so nothing from an event or a contact card can become markup.
+an HTML template, a `_layout.html` they extend, and `_parts.txt` and `_parts.html`, the macros they share.
+A folder of another language than English may hold a `phrases.json` translating the sentences that say
+why a host fits (`criteria`, per audience; the English ones are `cx_contracts.explanation`'s, which the
+web pages show too) and the `organisation_kinds` and `countries`. Adding a language is adding a folder;
+English must be there. HTML templates are autoescaped, so nothing from an event or a contact card can
+become markup.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ MAILS = ("visitor-proposal", "host-proposal", "digest")
 PHRASES = "phrases.json"
 REQUIRED_FILES = (
     "_layout.html",
-    "_words.txt",
+    "_parts.txt",
+    "_parts.html",
     *(f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")),
 )
 
@@ -89,12 +91,7 @@ class MailTemplates:
         return language if language in self.languages else DEFAULT_LANGUAGE
 
     def _render(self, mail: str, language: str, **context: Any) -> RenderedMail:
-        context = {
-            **context,
-            "language": language,
-            "layout": f"{language}/_layout.html",
-            "words": f"{language}/_words.txt",
-        }
+        context = {**context, "language": language, "layout": f"{language}/_layout.html"}
         subject = " ".join(self._env.get_template(f"{language}/{mail}.subject.txt").render(context).split())
         text = self._env.get_template(f"{language}/{mail}.txt").render(context)
         html = self._env.get_template(f"{language}/{mail}.html").render({**context, "subject": subject})
