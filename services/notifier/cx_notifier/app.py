@@ -13,7 +13,13 @@ from cx_kit.runtime import ServiceParts
 
 from cx_notifier import __version__
 from cx_notifier.adapters.contacts import HttpContactDirectory
-from cx_notifier.adapters.ledger import CAP_COLLECTION, DONE_COLLECTION, MAILS_COLLECTION, MailLedger
+from cx_notifier.adapters.ledger import (
+    CAP_COLLECTION,
+    DONE_COLLECTION,
+    INTRODUCTIONS_COLLECTION,
+    MAILS_COLLECTION,
+    MailLedger,
+)
 from cx_notifier.adapters.metrics import NotifierMetrics
 from cx_notifier.adapters.outbox import LedgerOutboxRelay
 from cx_notifier.adapters.smtp import SmtpRelay
@@ -28,8 +34,10 @@ from cx_notifier.settings import Settings
 
 TITLE = "ClusterXchange notifier"
 DESCRIPTION = (
-    "Mails both parties of every match run, at most once per (match run, recipient), from a ledger in "
-    "MongoDB; publishes NotificationSent for every mail sent. Its only public route is the ledger's counts."
+    "Mails both parties of every match run, introducing each host and visitor to each other once: a visitor "
+    "gets its first list at once and later hosts in one digest per period. At most one mail per ledger entry, "
+    "from a ledger in MongoDB; publishes NotificationSent for every mail sent. Its only public route is the "
+    "ledger's counts."
 )
 
 
@@ -51,6 +59,7 @@ def build(settings: Settings) -> NotifierParts:
         parts.database[MAILS_COLLECTION],
         parts.database[DONE_COLLECTION],
         parts.database[CAP_COLLECTION],
+        parts.database[INTRODUCTIONS_COLLECTION],
         topic_namespace=settings.topic_namespace,
     )
     relay = LedgerOutboxRelay(
@@ -77,7 +86,7 @@ def build(settings: Settings) -> NotifierParts:
         timeout_s=settings.smtp_timeout_s,
         local_hostname=settings.mail_domain,
     )
-    cap = RecipientCap(settings.mails_per_recipient, settings.cap_period_s)
+    cap = RecipientCap(settings.mails_per_recipient, settings.digest_period_s)
     composer = MailComposer(
         contacts=contacts, templates=MailTemplates(), ledger=ledger, cap=cap, links=Links(settings.public_base_url)
     )
@@ -113,7 +122,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             PeriodicTask(
                 "prune-ledger",
                 settings.prune_interval_s,
-                lambda: built.notifier.prune(timedelta(days=settings.ledger_retention_days)),
+                lambda: built.notifier.prune(
+                    timedelta(days=settings.ledger_retention_days),
+                    timedelta(days=settings.introductions_retention_days),
+                ),
             ),
             built.contacts,  # its HTTP connection pool closes with the app
         ],

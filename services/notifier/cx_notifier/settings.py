@@ -57,8 +57,20 @@ class Settings(ServiceSettings):
     mails_per_recipient: int = Field(
         20, ge=1, description="Proposal mails a recipient gets per period; the rest waits for one digest."
     )
-    cap_period_s: float = Field(86400.0, gt=0, description="Length of the cap's period (UTC-aligned windows).")
+    digest_period_s: float = Field(
+        86400.0,
+        gt=0,
+        description="Length of a period (UTC-aligned windows): the cap counts per period, and what was held back "
+        "(a visitor's hosts after its first list, a host's proposals over the cap) goes out in one digest "
+        "per recipient when the period ends.",
+    )
     digest_interval_s: float = Field(60.0, gt=0, description="How often finished periods are looked at for digests.")
+    introductions_retention_days: float = Field(
+        400.0,
+        gt=30,
+        description="How long the notifier remembers which hosts a visitor heard of, after its last new one; "
+        "a visitor forgotten would get its whole list again.",
+    )
     resume_after_s: float = Field(
         60.0, gt=0, description="A pending mail planned longer ago than this, and claimed by nobody, is resumed."
     )

@@ -13,6 +13,9 @@ than a lone `_id` by reading the whole collection (measured: 250 ms at 600 entri
 - `mails_done`: finished entries, moved there by `archive_finished`, read only by `_id` (a replay asks
   whether its entries exist) and pruned after the match-found topic's retention.
 
+Beside them, `recipient_periods` holds the cap's counters and `introductions` one document per application
+(which run first proposed each host to it), both read and written by `_id` alone.
+
 An entry is in one collection at a time, except for a moment while it moves (then both copies are the
 same finished entry). On FerretDB 1.x a guarded update is atomic only within one connection: the kit
 gives each process one (see cx_kit.mongo), so the guards hold within a replica; across replicas they hold
@@ -29,15 +32,17 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from cx_contracts.events import NotificationKind, NotificationSent
+from cx_contracts.events import MatchFound, NotificationKind, NotificationSent
 from cx_contracts.traceparent import child_traceparent
 from cx_kit.outbox import OUTBOX_FIELD, outbox_entry
 
+from cx_notifier.domain.introductions import Introduction, Introductions
 from cx_notifier.domain.ledger import FINAL_STATUSES, LedgerEntry, MailStatus
 
 MAILS_COLLECTION = "mails"
 DONE_COLLECTION = "mails_done"
 CAP_COLLECTION = "recipient_periods"
+INTRODUCTIONS_COLLECTION = "introductions"
 
 _FINAL = [status.value for status in FINAL_STATUSES]
 
@@ -55,15 +60,37 @@ def entry_from_document(document: Mapping[str, Any]) -> LedgerEntry:
     return LedgerEntry.model_validate({**document, "id": document["_id"]})
 
 
+def introduction_document(introduction: Introduction) -> dict[str, str]:
+    """One introduction as stored in its application's document."""
+    return {"host": introduction.host_id, "run": introduction.match_run_id}
+
+
+def introductions_from_document(document: Mapping[str, Any] | None) -> Introductions:
+    """Read an application's introductions (none when it has no document yet)."""
+    if document is None:
+        return Introductions()
+    return Introductions(
+        first_run=document.get("first_run"),
+        introduced=tuple(Introduction(i["host"], i["run"]) for i in document.get("hosts", [])),
+    )
+
+
 class MailLedger:
     """Reads and guarded updates of ledger entries, and the per-recipient cap's counters."""
 
     def __init__(
-        self, active: AsyncCollection, done: AsyncCollection, caps: AsyncCollection, *, topic_namespace: str = ""
+        self,
+        active: AsyncCollection,
+        done: AsyncCollection,
+        caps: AsyncCollection,
+        introductions: AsyncCollection,
+        *,
+        topic_namespace: str = "",
     ) -> None:
         self.collection = active
         self.done = done
         self.caps = caps
+        self.introductions = introductions
         self._namespace = topic_namespace
 
     async def ensure_indexes(self) -> None:
@@ -71,6 +98,7 @@ class MailLedger:
         await self.collection.create_index([("status", ASCENDING), ("planned_at", ASCENDING)])
         await self.done.create_index([("planned_at", ASCENDING)])
         await self.caps.create_index([("period", ASCENDING)])
+        await self.introductions.create_index([("updated_at", ASCENDING)])
 
     # ------------------------------------------------------------------------------------------ reads
 
@@ -142,6 +170,33 @@ class MailLedger:
         if document is None:  # an upsert returning the document after it cannot find none
             raise RuntimeError(f"cap counter {recipient_id}/{period} was not written")
         return list(document["entries"]).index(entry_id)
+
+    async def introduce(self, match: MatchFound, *, now: datetime) -> Introductions:
+        """Record the run's hosts that are new to its visitor; the application's introductions after.
+
+        Only adds (`$addToSet`), and only what the stored record does not name yet, so a run asked about
+        again changes nothing and reads the same answer; the first run recorded for a host stays its
+        introducer, even when two runs add the same host at the same moment.
+        """
+        application = str(match.application_id)
+        record = introductions_from_document(await self.introductions.find_one({"_id": application}))
+        added = record.to_record(match)
+        if not added:
+            return record
+        update = {
+            "$addToSet": {"hosts": {"$each": [introduction_document(i) for i in added]}},
+            "$setOnInsert": {"first_run": str(match.match_run_id)},
+            "$set": {"updated_at": now},
+        }
+        try:
+            document = await self.introductions.find_one_and_update(
+                {"_id": application}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:  # created at the same moment elsewhere: add to that one
+            document = await self.introductions.find_one_and_update(
+                {"_id": application}, update, return_document=ReturnDocument.AFTER
+            )
+        return introductions_from_document(document)
 
     async def plan(self, entry: LedgerEntry) -> bool:
         """Store `entry` unless an entry with its id exists; True when this call stored it."""
@@ -241,12 +296,15 @@ class MailLedger:
             await self.collection.delete_one({"_id": document["_id"]})
         return len(documents)
 
-    async def prune(self, planned_before: datetime, period_before: int) -> int:
-        """Forget finished entries planned before `planned_before` and the cap counters of old periods.
+    async def prune(self, planned_before: datetime, period_before: int, introduced_before: datetime) -> int:
+        """Forget finished entries planned before `planned_before`, the cap counters of old periods, and the
+        introductions of applications that had none since `introduced_before`.
 
         Records older than the match-found topic's retention can never be redelivered, so their entries
-        protect nothing any more (and the store has no TTL indexes). Returns how many entries went.
+        protect nothing any more (and the store has no TTL indexes). Introductions are kept far longer: a
+        visitor forgotten would get its whole list again. Returns how many entries went.
         """
         result = await self.done.delete_many({"planned_at": {"$lt": planned_before}})
         await self.caps.delete_many({"period": {"$lt": period_before}})
+        await self.introductions.delete_many({"updated_at": {"$lt": introduced_before}})
         return result.deleted_count

@@ -1,11 +1,12 @@
 """Mail templates: Jinja2, one folder per language (ISO 639-1) under cx_notifier/templates.
 
 Each folder holds, for every mail (visitor-proposal, host-proposal, digest), a subject, a plain-text and
-an HTML template and a `_layout.html` they extend; a folder of another language than English may hold a
-`phrases.json` translating the sentences that say why a host fits (`criteria`, per audience; the English
-ones are `cx_contracts.explanation`'s, which the web pages show too) and the `organisation_kinds` and
-`countries`. Adding a language is adding a folder; English must be there. HTML templates are autoescaped,
-so nothing from an event or a contact card can become markup.
+an HTML template, a `_layout.html` they extend, and `_parts.txt` and `_parts.html`, the macros they share.
+A folder of another language than English may hold a `phrases.json` translating the sentences that say
+why a host fits (`criteria`, per audience; the English ones are `cx_contracts.explanation`'s, which the
+web pages show too) and the `organisation_kinds` and `countries`. Adding a language is adding a folder;
+English must be there. HTML templates are autoescaped, so nothing from an event or a contact card can
+become markup.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ MAILS = ("visitor-proposal", "host-proposal", "digest")
 PHRASES = "phrases.json"
 REQUIRED_FILES = (
     "_layout.html",
+    "_parts.txt",
+    "_parts.html",
     *(f"{mail}.{part}" for mail in MAILS for part in ("subject.txt", "txt", "html")),
 )
 
@@ -61,7 +64,7 @@ class MailTemplates:
         return self._render("host-proposal", language, **self._host_context(view, language))
 
     def digest(self, view: Digest, language: str) -> RenderedMail:
-        """The proposals held back by the cap, in one mail."""
+        """What a period held back, in one mail: a visitor's new hosts, or a host's proposals over its cap."""
         language = self._available(language)
         return self._render(
             "digest",
@@ -70,10 +73,12 @@ class MailTemplates:
             recipient_kind=view.recipient_kind,
             cap=view.cap,
             size=view.size,
+            every=_every((view.period_end - view.period_start).total_seconds()),
             organisation=self._organisation(view.organisation, language),
             period_start=view.period_start.strftime("%Y-%m-%d %H:%M UTC"),
             period_end=view.period_end.strftime("%Y-%m-%d %H:%M UTC"),
-            visitor_proposals=[self._visitor_context(v, language) for v in view.visitor_proposals],
+            hosts=[self._proposed_host(host, language) for host in view.new_hosts],
+            matches_page=view.matches_page,
             host_proposals=[self._host_context(h, language) for h in view.host_proposals],
         )
 
@@ -99,6 +104,7 @@ class MailTemplates:
             "trigger": view.trigger,
             "hosts": [self._proposed_host(host, language) for host in view.hosts],
             "matches_page": view.matches_page,
+            "every": _every(view.digest_period_s),
         }
 
     def _host_context(self, view: HostProposal, language: str) -> dict[str, Any]:
@@ -137,6 +143,17 @@ class MailTemplates:
             or organisation.country,
             "website": str(organisation.website),
         }
+
+
+# The largest unit a period is a whole number of, so a template can say "once a day" or "every 12 hours".
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def _every(period_s: float) -> dict[str, Any]:
+    """A period as a count of one unit, for the templates' words (`{"count": 1, "unit": "day"}`)."""
+    seconds = max(1, round(period_s))
+    unit, size = next((unit, size) for unit, size in _UNITS if seconds % size == 0)
+    return {"count": seconds // size, "unit": unit}
 
 
 def _phrases(folder: Path) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""How many proposal mails a recipient gets per period before the rest waits for one digest."""
+"""The notifier's periods: a recipient gets at most so many proposal mails in one, and one digest after it.
+
+One mechanism holds back what must not go out at once: the entry is deferred to its recipient's digest of
+the period it was planned in, and the digest goes out when that period ends. A host's proposals wait there
+once it is over its cap; a visitor's hosts after its first list always wait there (see plan_run).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 @dataclass(frozen=True)
 class RecipientCap:
-    """At most `mails` proposal mails per recipient in each period of `period_s` seconds.
+    """At most `mails` proposal mails per recipient in each period of `period_s` seconds, the digest's period.
 
     Periods are fixed windows aligned to the Unix epoch (with one day, UTC calendar days), numbered, so
     every replica and every restart agrees on which period a moment belongs to without storing any.

@@ -4,8 +4,9 @@ An entry is written *before* its mail is sent (status pending) and updated after
 a restart knows what was done. Entries hold no personal data: contacts are read from the owning services
 at send time, and only ids, ranks and explanations (what the events already carry) are kept.
 
-Here are the rules: statuses, deterministic ids, planning a run and a digest, and the NotificationSent an
-entry announces. How an entry is stored is the adapter's business (cx_notifier.adapters.ledger).
+Here are the rules: statuses, deterministic ids, planning a run (from who was introduced to whom,
+cx_notifier.domain.introductions) and a digest, and the NotificationSent an entry announces. How an
+entry is stored is the adapter's business (cx_notifier.adapters.ledger).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cx_contracts.events import HostMatch, MatchFound, NotificationKind, NotificationSent
 
+from cx_notifier.domain.introductions import Introductions
+
 # Ids derived from ledger ids (notification ids, event ids) are UUIDv5 in this namespace, so they are the
 # same on every replay and every replica.
 LEDGER_NAMESPACE = UUID("3d0b8c1e-6a43-4f57-9a52-5d1c0f3e8b27")
@@ -33,10 +36,16 @@ class MailStatus(StrEnum):
     PENDING = "pending"  # planned; the mail is to be sent (or is being sent, if claimed)
     SENT = "sent"  # the mail relay accepted the message
     SKIPPED = "skipped"  # nothing to send: the organisation is unknown, withdrawn or erased, or no host is left
-    DEFERRED = "deferred"  # over the recipient's cap: waits for the period's digest
+    DEFERRED = "deferred"  # waits for the recipient's digest of its period: over the cap, or a visitor's new hosts
     DIGESTED = "digested"  # a deferred proposal that went out in a digest
     REJECTED = "rejected"  # the relay refused the recipient for good (5xx); retrying cannot help
 
+
+# Why an entry is deferred to its recipient's digest, or skipped at planning.
+OVER_THE_CAP = "over the cap"
+NEW_HOSTS_WAIT = "new hosts wait for the visitor's digest"
+NO_HOST_PROPOSED = "no host proposed"
+NO_NEW_HOST = "no host new to the visitor"
 
 # Statuses after which nothing more happens to an entry.
 FINAL_STATUSES = frozenset({MailStatus.SENT, MailStatus.SKIPPED, MailStatus.DIGESTED, MailStatus.REJECTED})
@@ -57,7 +66,9 @@ class LedgerEntry(BaseModel):
     matches: list[HostMatch] = Field(
         default_factory=list, description="A visitor's proposed hosts, or a host's own line of the ranking."
     )
-    period: int = Field(description="The cap period the entry was planned in (see RecipientCap).")
+    period: int = Field(
+        description="The period the entry was planned in (see RecipientCap); a deferred entry waits for its digest."
+    )
     status: MailStatus
     message_id: str
     members: list[str] = Field(default_factory=list, description="A digest's deferred entries.")
@@ -83,9 +94,13 @@ class LedgerEntry(BaseModel):
         succeeded = 1 if self.status is MailStatus.SENT else 0
         return max(0, self.attempts - self.failed_attempts - succeeded)
 
-    def deferred(self) -> LedgerEntry:
-        """The entry held back for its period's digest: the recipient is over its cap."""
-        return self.model_copy(update={"status": MailStatus.DEFERRED, "reason": "over the cap"})
+    def deferred(self, reason: str = OVER_THE_CAP) -> LedgerEntry:
+        """The entry held back for its recipient's digest of its period (over the cap, or new hosts)."""
+        return self.model_copy(update={"status": MailStatus.DEFERRED, "reason": reason})
+
+    def finished_unsent(self, reason: str) -> LedgerEntry:
+        """The entry with nothing to send: skipped, saying why."""
+        return self.model_copy(update={"status": MailStatus.SKIPPED, "reason": reason})
 
 
 def proposal_id(match_run_id: UUID | str, recipient_id: UUID | str) -> str:
@@ -94,7 +109,7 @@ def proposal_id(match_run_id: UUID | str, recipient_id: UUID | str) -> str:
 
 
 def digest_id(recipient_id: UUID | str, period: int) -> str:
-    """Ledger id of one recipient's digest of one cap period."""
+    """Ledger id of one recipient's digest of one period."""
     return f"digest/{recipient_id}/{period}"
 
 
@@ -114,21 +129,30 @@ def notification_event_id(entry_id: str) -> UUID:
 
 
 def plan_run(
-    match: MatchFound, *, period: int, domain: str, now: datetime, traceparent: str | None = None
+    match: MatchFound,
+    introductions: Introductions,
+    *,
+    period: int,
+    domain: str,
+    now: datetime,
+    traceparent: str | None = None,
 ) -> list[LedgerEntry]:
-    """The entries a match run asks for: the visitor's first, then one per proposed host in rank order.
+    """The entries a match run asks for: the visitor's first, then one per host the run introduced, by rank.
 
-    All start pending; the caller turns those over a recipient's cap into deferred ones.
-    A run with no host proposes nothing, so its visitor entry is planned as skipped.
+    `introductions` is the application's record once this run is recorded: only the hosts this run
+    introduced are mailed, to the visitor and each told about the visitor. The visitor's first list is
+    pending (the caller defers what is over a recipient's cap); a later run's new hosts are deferred to the
+    visitor's digest of the period. A run that introduces no host plans the visitor's entry as skipped.
     """
     run = str(match.match_run_id)
     application = str(match.application_id)
+    new = introductions.introduced_by(match)
+    introduced = [host for host in match.matches if str(host.host_id) in new]
 
     def entry(
         kind: NotificationKind, recipient_kind: RecipientKind, recipient: str, matches: list[HostMatch]
     ) -> LedgerEntry:
         entry_id = proposal_id(run, recipient)
-        empty = not matches
         return LedgerEntry(
             id=entry_id,
             kind=kind,
@@ -139,18 +163,22 @@ def plan_run(
             trigger=match.trigger,
             matches=matches,
             period=period,
-            status=MailStatus.SKIPPED if empty else MailStatus.PENDING,
-            reason="no host proposed" if empty else None,
+            status=MailStatus.PENDING,
             message_id=message_id(entry_id, domain),
             planned_at=now,
             traceparent=traceparent,
         )
 
-    entries = [entry(NotificationKind.MATCH_PROPOSAL_VISITOR, "visitor", application, list(match.matches))]
-    entries += [
-        entry(NotificationKind.MATCH_PROPOSAL_HOST, "host", str(host.host_id), [host]) for host in match.matches
+    visitor = entry(NotificationKind.MATCH_PROPOSAL_VISITOR, "visitor", application, introduced)
+    if not match.matches:
+        visitor = visitor.finished_unsent(NO_HOST_PROPOSED)
+    elif not introduced:
+        visitor = visitor.finished_unsent(NO_NEW_HOST)
+    elif not introductions.is_first_list(match):
+        visitor = visitor.deferred(NEW_HOSTS_WAIT)
+    return [visitor] + [
+        entry(NotificationKind.MATCH_PROPOSAL_HOST, "host", str(host.host_id), [host]) for host in introduced
     ]
-    return entries
 
 
 DigestKey = tuple[RecipientKind, str, int]

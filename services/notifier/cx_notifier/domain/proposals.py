@@ -1,12 +1,13 @@
 """What each mail says: language-neutral views built from ledger and contacts, then the mail in words.
 
-A visitor hears which hosts were proposed and why; a host hears which visitor organisation may contact
-it and why; a recipient over its cap gets the rest in one digest. Links all start at one public URL.
+A visitor hears which hosts were proposed and why: its first list at once, hosts new to it later in one
+digest per period; a host hears which visitor organisation may contact it and why, and what is over its
+cap in one digest. Links all start at one public URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,6 +40,7 @@ class ProposedHost:
 
     host_id: str
     rank: int
+    score: float
     organisation: OrganisationState
     reasons: tuple[Reason, ...]
     page: str
@@ -46,7 +48,7 @@ class ProposedHost:
 
 @dataclass(frozen=True)
 class VisitorProposal:
-    """The visitor's mail: its proposed hosts, best first."""
+    """The visitor's first list: its proposed hosts, best first, and how often it hears of new ones."""
 
     contact_name: str
     visitor: OrganisationState
@@ -54,6 +56,7 @@ class VisitorProposal:
     trigger: str
     hosts: tuple[ProposedHost, ...]
     matches_page: str
+    digest_period_s: float
 
 
 @dataclass(frozen=True)
@@ -65,23 +68,25 @@ class HostProposal:
     host: ProposedHost
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Digest:
-    """The proposals a recipient did not get one by one because of its cap, in one mail."""
+    """What a recipient did not get one by one, in one mail after its period: a visitor's new hosts, best
+    first, or the proposals that came to a host over its cap."""
 
     contact_name: str
     recipient_kind: str
     organisation: OrganisationState
-    visitor_proposals: tuple[VisitorProposal, ...]
-    host_proposals: tuple[HostProposal, ...]
     cap: int
     period_start: datetime
     period_end: datetime
+    new_hosts: tuple[ProposedHost, ...] = ()
+    matches_page: str | None = None
+    host_proposals: tuple[HostProposal, ...] = ()
 
     @property
     def size(self) -> int:
         """How many proposals the digest holds."""
-        return len(self.visitor_proposals) + len(self.host_proposals)
+        return len(self.new_hosts) + len(self.host_proposals)
 
 
 @dataclass(frozen=True)
@@ -108,14 +113,15 @@ class OutgoingMail:
 
 
 def visitor_proposal(
-    entry: LedgerEntry, visitor: ContactCard, hosts: Mapping[str, ContactCard | None], links: Links
+    entry: LedgerEntry,
+    visitor: ContactCard,
+    hosts: Mapping[str, ContactCard | None],
+    links: Links,
+    *,
+    digest_period_s: float,
 ) -> VisitorProposal | None:
     """The visitor's mail for `entry`; hosts gone from the catalogue (no card) are left out; None if none is left."""
-    proposed = []
-    for match in sorted(entry.matches, key=lambda m: m.rank):
-        card = hosts.get(str(match.host_id))
-        if card is not None:
-            proposed.append(_proposed_host(match, card, links))
+    proposed = sorted(proposed_hosts([entry], hosts, links), key=lambda host: host.rank)
     if not proposed:
         return None
     return VisitorProposal(
@@ -125,7 +131,20 @@ def visitor_proposal(
         trigger=entry.trigger or "new-application",
         hosts=tuple(proposed),
         matches_page=links.matches_page(str(entry.application_id)),
+        digest_period_s=digest_period_s,
     )
+
+
+def proposed_hosts(
+    entries: Iterable[LedgerEntry], hosts: Mapping[str, ContactCard | None], links: Links
+) -> list[ProposedHost]:
+    """The hosts the entries propose that are still in the catalogue (have a card), best fit first."""
+    proposed = []
+    for match in (match for entry in entries for match in entry.matches):
+        card = hosts.get(str(match.host_id))
+        if card is not None:
+            proposed.append(_proposed_host(match, card, links))
+    return sorted(proposed, key=lambda host: -host.score)
 
 
 def host_proposal(entry: LedgerEntry, host: ContactCard, visitor: ContactCard, links: Links) -> HostProposal:
@@ -141,6 +160,7 @@ def _proposed_host(match: HostMatch, card: ContactCard, links: Links) -> Propose
     return ProposedHost(
         host_id=str(match.host_id),
         rank=match.rank,
+        score=match.score,
         organisation=card.organisation,
         reasons=reasons(match.explanation),
         page=links.host_page(str(match.host_id)),

@@ -17,10 +17,11 @@ from cx_notifier.handlers.mails import Notifier
 from cx_notifier.settings import Settings
 
 MATCH_FOUND_DESCRIPTION = (
-    "The notifier mails both parties of every match run: the visitor its proposed hosts (name, country, why "
-    "they fit, a catalogue link), each proposed host the visitor organisation that may contact it. Contacts "
-    "are read from the catalogue and applications services at send time. At most one mail per (match run, "
-    "recipient): a MongoDB ledger records the intent before sending and the outcome after. SMTP failures are "
+    "The notifier introduces the parties of every match run to each other, once: the visitor gets its first "
+    "list at once (its proposed hosts: name, country, why they fit, a catalogue link), and the hosts later runs "
+    "add in one digest per period; each host is told once about a visitor organisation that may contact it. "
+    "Contacts are read from the catalogue and applications services at send time. At most one mail per ledger "
+    "entry: a MongoDB ledger records the intent before sending and the outcome after. SMTP failures are "
     "retried with backoff; after the configured attempts the record goes to the dead-letter topic "
     "(`<topic>.dlq`) and the ledger's resume sweep sends what was planned once the relay is back."
 )

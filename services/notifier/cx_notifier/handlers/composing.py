@@ -18,8 +18,10 @@ from cx_notifier.domain.proposals import (
     HostProposal,
     Links,
     OutgoingMail,
+    ProposedHost,
     VisitorProposal,
     host_proposal,
+    proposed_hosts,
     visitor_proposal,
 )
 from cx_notifier.handlers.interfaces import ContactDirectory, Ledger, Templates
@@ -105,7 +107,7 @@ class MailComposer:
     ) -> VisitorProposal | HostProposal | str:
         if entry.kind is NotificationKind.MATCH_PROPOSAL_VISITOR:
             hosts = {str(m.host_id): await cards.host(str(m.host_id)) for m in entry.matches}
-            view = visitor_proposal(entry, recipient, hosts, self.links)
+            view = visitor_proposal(entry, recipient, hosts, self.links, digest_period_s=self.cap.period_s)
             return view if view is not None else "no proposed host is left in the catalogue"
         visitor = await cards.visitor(str(entry.application_id))
         if visitor is None:
@@ -113,23 +115,27 @@ class MailComposer:
         return host_proposal(entry, recipient, visitor, self.links)
 
     async def _digest_view(self, entry: LedgerEntry, recipient: ContactCard, cards: ContactCards) -> Digest | str:
-        visitor_views: list[VisitorProposal] = []
+        members = await self.ledger.get_many(entry.members)
+        new_hosts: list[ProposedHost] = []
         host_views: list[HostProposal] = []
-        for member in await self.ledger.get_many(entry.members):
-            view = await self._proposal_view(member, recipient, cards)
-            if isinstance(view, VisitorProposal):
-                visitor_views.append(view)
-            elif isinstance(view, HostProposal):
-                host_views.append(view)
-        if not visitor_views and not host_views:
+        if entry.recipient_kind == "visitor":
+            hosts = {str(m.host_id): await cards.host(str(m.host_id)) for member in members for m in member.matches}
+            new_hosts = proposed_hosts(members, hosts, self.links)
+        else:
+            for member in members:
+                view = await self._proposal_view(member, recipient, cards)
+                if isinstance(view, HostProposal):
+                    host_views.append(view)
+        if not new_hosts and not host_views:
             return "no proposal of the digest is left"
         return Digest(
             contact_name=recipient.contact.name,
             recipient_kind=entry.recipient_kind,
             organisation=recipient.organisation,
-            visitor_proposals=tuple(visitor_views),
-            host_proposals=tuple(host_views),
             cap=self.cap.mails,
             period_start=self.cap.period_start(entry.period),
             period_end=self.cap.period_end(entry.period),
+            new_hosts=tuple(new_hosts),
+            matches_page=self.links.matches_page(entry.recipient_id) if entry.recipient_kind == "visitor" else None,
+            host_proposals=tuple(host_views),
         )

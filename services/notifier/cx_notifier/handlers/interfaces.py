@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from cx_contracts.api import ContactCard
-from cx_contracts.events import NotificationSent
+from cx_contracts.events import MatchFound, NotificationSent
 
+from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.ledger import LedgerEntry, MailStatus
 from cx_notifier.domain.proposals import Digest, HostProposal, OutgoingMail, RenderedMail, VisitorProposal
 
@@ -25,7 +26,8 @@ class RecipientRefused(Exception):
 
 
 class Ledger(Protocol):
-    """The sent-mail ledger: entries by id, the guarded steps of a mail (plan, claim, mark), and the cap's counts."""
+    """The sent-mail ledger: entries by id, the guarded steps of a mail (plan, claim, mark), the cap's counts,
+    and who was introduced to whom."""
 
     async def get(self, entry_id: str) -> LedgerEntry | None: ...
 
@@ -36,6 +38,10 @@ class Ledger(Protocol):
     async def deferred_before(self, period: int, limit: int) -> list[LedgerEntry]: ...
 
     async def cap_position(self, recipient_id: str, period: int, entry_id: str) -> int: ...
+
+    async def introduce(self, match: MatchFound, *, now: datetime) -> Introductions:
+        """Record the run's hosts that are new to its visitor (adding only); the application's record after."""
+        ...
 
     async def plan(self, entry: LedgerEntry) -> bool: ...
 
@@ -51,7 +57,7 @@ class Ledger(Protocol):
 
     async def move_to_period(self, entry_ids: list[str], period: int) -> None: ...
 
-    async def prune(self, planned_before: datetime, period_before: int) -> int: ...
+    async def prune(self, planned_before: datetime, period_before: int, introduced_before: datetime) -> int: ...
 
 
 class ContactDirectory(Protocol):

@@ -2,8 +2,10 @@
 
 The protocol for every mail (see docs/notifier.md):
 
-1. plan: the run's entries are written to the ledger (pending, or deferred when over the recipient's cap)
-   before anything is sent, so a mail once planned is never forgotten;
+1. plan: the run's hosts that are new to its visitor are recorded (the introductions), then the run's
+   entries are written to the ledger before anything is sent, so a mail once planned is never forgotten:
+   pending, or deferred to the recipient's digest (a visitor's hosts after its first list; a recipient
+   over its cap);
 2. compose: contact cards are read from the owning services; an organisation that is gone gets no mail
    (the entry is skipped);
 3. claim: a guarded update takes the entry for `send_lease_s` and counts the attempt; whoever fails to
@@ -28,6 +30,7 @@ from cx_contracts.events import MatchFound
 from cx_contracts.scalars import utc_now
 
 from cx_notifier.domain.cap import RecipientCap
+from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.ledger import (
     FINAL_STATUSES,
     DigestKey,
@@ -138,18 +141,24 @@ class Notifier:
                 sent += digest.status is MailStatus.SENT
         return sent
 
-    async def prune(self, retention: timedelta) -> int:
-        """Forget finished entries older than `retention` (longer than match-found is kept); returns how many."""
-        cutoff = self._clock() - retention
-        return await self._ledger.prune(cutoff, self._cap.period_of(cutoff) - 1)
+    async def prune(self, retention: timedelta, introductions_retention: timedelta) -> int:
+        """Forget finished entries older than `retention` (longer than match-found is kept), and introductions
+        of applications with none for `introductions_retention`; returns how many entries went."""
+        now = self._clock()
+        cutoff = now - retention
+        return await self._ledger.prune(cutoff, self._cap.period_of(cutoff) - 1, now - introductions_retention)
 
     # ------------------------------------------------------------------------------------------- steps
 
     async def _plan(self, match: MatchFound, traceparent: str | None) -> list[LedgerEntry]:
         now = self._clock()
         period = self._cap.period_of(now)
+        # Recorded before any entry: a redelivery finds the same introductions, so it plans the same entries.
+        introductions = await self._ledger.introduce(match, now=now) if match.matches else Introductions()
         planned = []
-        for entry in plan_run(match, period=period, domain=self._domain, now=now, traceparent=traceparent):
+        for entry in plan_run(
+            match, introductions, period=period, domain=self._domain, now=now, traceparent=traceparent
+        ):
             stored = await self._ledger.get(entry.id)
             if stored is not None:  # planned by an earlier delivery of this record: its decision stands
                 planned.append(stored)

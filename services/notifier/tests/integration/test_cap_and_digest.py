@@ -25,7 +25,7 @@ async def test_mails_over_a_recipients_cap_are_held_back_and_sent_as_one_digest_
     runs = [examples.match_found(application_id=v.id, host_ids=[host.id]) for v in visitors]
     warm_up_visitor, warm_up_host = world.organisation("visitor"), world.organisation("host", index=1)
 
-    async with world.running(mails_per_recipient=CAP, cap_period_s=PERIOD_S, digest_interval_s=0.5):
+    async with world.running(mails_per_recipient=CAP, digest_period_s=PERIOD_S, digest_interval_s=0.5):
         # The consumer is assigned and warm before the period starts, so all four runs fall into one period.
         await world.publish(examples.match_found(application_id=warm_up_visitor.id, host_ids=[warm_up_host.id]))
         await world.wait_for_mails(2)

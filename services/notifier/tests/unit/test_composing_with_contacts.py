@@ -8,10 +8,12 @@ import pytest
 
 from cx_contracts import examples
 from cx_contracts.api import ContactCard
+from cx_contracts.events import MatchFound
 
 from cx_notifier.adapters.templates import MailTemplates
 from cx_notifier.domain.cap import RecipientCap
-from cx_notifier.domain.ledger import plan_run
+from cx_notifier.domain.introductions import Introductions
+from cx_notifier.domain.ledger import LedgerEntry, plan_run
 from cx_notifier.domain.proposals import Links, OutgoingMail
 from cx_notifier.handlers.composing import MailComposer
 
@@ -36,6 +38,11 @@ class FakeContacts:
         return self.cards.get(("visitor", application_id))
 
 
+def _first_list(match: MatchFound) -> list[LedgerEntry]:
+    """The entries of the visitor's first run: every host is new to it."""
+    return plan_run(match, Introductions().recorded(match), period=1, domain="cx.example", now=NOW)
+
+
 def _composer(contacts: FakeContacts) -> MailComposer:
     # No ledger: only digests read one (their members).
     return MailComposer(
@@ -50,12 +57,7 @@ def _composer(contacts: FakeContacts) -> MailComposer:
 async def test_each_recipient_gets_its_mail_at_its_own_address_with_the_entrys_message_id(make_card) -> None:
     visitor = make_card("visitor", languages=("bg", "en"))
     hosts = [make_card("host", index=i) for i in range(3)]
-    entries = plan_run(
-        examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts]),
-        period=1,
-        domain="cx.example",
-        now=NOW,
-    )
+    entries = _first_list(examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts]))
     composer = _composer(FakeContacts(visitor, *hosts))
 
     mails = [await composer.compose(entry) for entry in entries]
@@ -69,12 +71,7 @@ async def test_each_recipient_gets_its_mail_at_its_own_address_with_the_entrys_m
 async def test_a_host_gone_from_the_catalogue_is_left_out_of_the_visitors_mail_and_gets_none(make_card) -> None:
     visitor = make_card("visitor")
     kept, gone = make_card("host", index=0), make_card("host", index=1)
-    entries = plan_run(
-        examples.match_found(application_id=visitor.id, host_ids=[kept.id, gone.id]),
-        period=1,
-        domain="cx.example",
-        now=NOW,
-    )
+    entries = _first_list(examples.match_found(application_id=visitor.id, host_ids=[kept.id, gone.id]))
     composer = _composer(FakeContacts(visitor, kept))
 
     visitor_mail = await composer.compose(entries[0])
@@ -88,7 +85,7 @@ async def test_a_host_gone_from_the_catalogue_is_left_out_of_the_visitors_mail_a
 
 async def test_a_withdrawn_visitor_gets_no_mail_and_its_hosts_are_not_told_about_it(make_card) -> None:
     host = make_card("host")
-    entries = plan_run(examples.match_found(host_ids=[host.id]), period=1, domain="cx.example", now=NOW)
+    entries = _first_list(examples.match_found(host_ids=[host.id]))
     composer = _composer(FakeContacts(host))
 
     assert await composer.compose(entries[0]) == "the visitor is unknown, withdrawn or erased"
@@ -97,6 +94,6 @@ async def test_a_withdrawn_visitor_gets_no_mail_and_its_hosts_are_not_told_about
 
 async def test_a_visitor_whose_hosts_are_all_gone_gets_no_empty_mail(make_card) -> None:
     visitor = make_card("visitor")
-    entries = plan_run(examples.match_found(application_id=visitor.id), period=1, domain="cx.example", now=NOW)
+    entries = _first_list(examples.match_found(application_id=visitor.id))
 
     assert await _composer(FakeContacts(visitor)).compose(entries[0]) == "no proposed host is left in the catalogue"

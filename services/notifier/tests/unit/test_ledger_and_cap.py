@@ -11,6 +11,7 @@ from cx_contracts import examples
 from cx_contracts.events import NotificationKind
 
 from cx_notifier.domain.cap import RecipientCap
+from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.language import choose_language
 from cx_notifier.domain.ledger import (
     MailStatus,
@@ -33,7 +34,7 @@ NOW = datetime(2027, 3, 1, 10, 30, tzinfo=UTC)
 def test_a_run_plans_the_visitors_mail_first_then_one_per_host_in_rank_order() -> None:
     match = examples.match_found(host_ids=[uuid4() for _ in range(3)])
 
-    entries = plan_run(match, period=7, domain="cx.example", now=NOW)
+    entries = plan_run(match, Introductions().recorded(match), period=7, domain="cx.example", now=NOW)
 
     assert [e.kind for e in entries] == [NotificationKind.MATCH_PROPOSAL_VISITOR] + [
         NotificationKind.MATCH_PROPOSAL_HOST
@@ -49,8 +50,8 @@ def test_a_run_plans_the_visitors_mail_first_then_one_per_host_in_rank_order() -
 def test_ledger_ids_and_message_ids_are_the_same_on_every_replay() -> None:
     match = examples.match_found()
 
-    first = plan_run(match, period=1, domain="cx.example", now=NOW)
-    again = plan_run(match, period=9, domain="cx.example", now=NOW + timedelta(days=3))
+    first = plan_run(match, Introductions().recorded(match), period=1, domain="cx.example", now=NOW)
+    again = plan_run(match, Introductions().recorded(match), period=9, domain="cx.example", now=NOW + timedelta(days=3))
 
     assert [e.id for e in first] == [e.id for e in again]
     assert [e.message_id for e in first] == [e.message_id for e in again]
@@ -64,7 +65,7 @@ def test_ledger_ids_and_message_ids_are_the_same_on_every_replay() -> None:
 def test_a_run_without_hosts_plans_nothing_to_send() -> None:
     match = examples.match_found(host_ids=[])
 
-    (visitor,) = plan_run(match, period=1, domain="cx.example", now=NOW)
+    (visitor,) = plan_run(match, Introductions().recorded(match), period=1, domain="cx.example", now=NOW)
 
     assert visitor.status is MailStatus.SKIPPED
     assert visitor.reason == "no host proposed"
@@ -80,7 +81,11 @@ def test_a_digest_has_its_own_id_per_recipient_and_period() -> None:
 
 def test_deferred_proposals_make_one_digest_per_recipient_and_period_listing_them_in_order() -> None:
     host = uuid4()
-    runs = [plan_run(examples.match_found(host_ids=[host]), period=p, domain="cx.example", now=NOW) for p in (4, 4, 5)]
+    matches = [examples.match_found(host_ids=[host]) for _ in range(3)]
+    runs = [
+        plan_run(m, Introductions().recorded(m), period=p, domain="cx.example", now=NOW)
+        for m, p in zip(matches, (4, 4, 5), strict=True)
+    ]
     deferred = [entries[1].deferred() for entries in runs]
 
     groups = digest_groups(deferred)
@@ -115,7 +120,8 @@ def test_the_members_of_a_sent_digest_become_digested_and_of_any_other_finished_
 def test_only_attempts_that_neither_failed_nor_were_recorded_as_sent_can_have_repeated_a_mail(
     attempts: int, failed: int, status: MailStatus, unconfirmed: int
 ) -> None:
-    entry = plan_run(examples.match_found(), period=3, domain="cx.example", now=NOW)[0].model_copy(
+    match = examples.match_found()
+    entry = plan_run(match, Introductions().recorded(match), period=3, domain="cx.example", now=NOW)[0].model_copy(
         update={"attempts": attempts, "failed_attempts": failed, "status": status}
     )
 

@@ -16,13 +16,15 @@ from cx_contracts.explanation import Reason, reasons
 
 from cx_notifier.adapters.smtp import build_message
 from cx_notifier.adapters.templates import TEMPLATES_DIR, MailTemplates
+from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.ledger import plan_run
-from cx_notifier.domain.proposals import Digest, Links, OutgoingMail, host_proposal, visitor_proposal
+from cx_notifier.domain.proposals import Digest, Links, OutgoingMail, host_proposal, proposed_hosts, visitor_proposal
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2027, 3, 1, 10, 30, tzinfo=UTC)
 LINKS = Links("https://exchange.example/")
+DAY = 86400.0
 HOSTILE = '<script>alert("x")</script> & <b onclick="steal()">Co</b>'
 
 
@@ -35,7 +37,7 @@ def _run(make_card, *, visitor_name: str | None = None, host_names: tuple[str, .
     visitor = make_card("visitor", **({"name": visitor_name} if visitor_name else {}))
     hosts = [make_card("host", index=i, **({"name": host_names[i]} if i < len(host_names) else {})) for i in range(3)]
     match = examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts])
-    entries = plan_run(match, period=1, domain="cx.example", now=NOW)
+    entries = plan_run(match, Introductions().recorded(match), period=1, domain="cx.example", now=NOW)
     return match, visitor, hosts, entries
 
 
@@ -43,7 +45,7 @@ def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogu
     templates, make_card, check_html
 ):
     _, visitor, hosts, entries = _run(make_card)
-    view = visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS)
+    view = visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS, digest_period_s=DAY)
 
     mail = templates.visitor_proposal(view, "en")
 
@@ -59,8 +61,22 @@ def test_the_visitor_mail_lists_each_host_with_name_country_reasons_and_catalogu
     ecosystems = mail.text.index("They work in the industrial ecosystems you work in.", first)
     country = mail.text.index("They are in a country you would like to visit.", first)
     assert semantic < ecosystems < country, "highest contribution first"
-    assert f"All your proposals: https://exchange.example/applications/{visitor.id}\n" in mail.text
+    assert f"Your current list, always up to date: https://exchange.example/applications/{visitor.id}\n" in mail.text
+    assert "new ones together in one e-mail, at most once a day. Hosts you have heard of already are not" in mail.text
     assert check_html(mail.html) == []
+
+
+@pytest.mark.parametrize(
+    ("period_s", "words"),
+    [(86400, "once a day"), (3600, "once an hour"), (43200, "once every 12 hours"), (12, "once every 12 seconds")],
+)
+def test_the_first_list_says_how_often_at_most_new_hosts_follow(templates, make_card, period_s, words) -> None:
+    _, visitor, hosts, entries = _run(make_card)
+    view = visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS, digest_period_s=period_s)
+
+    mail = templates.visitor_proposal(view, "en")
+
+    assert f"at most {words}." in mail.text and f"at most {words}." in mail.html
 
 
 def test_the_host_mail_names_the_visitor_organisation_and_why_the_host_fits_but_no_contact_person(
@@ -85,7 +101,7 @@ def test_markup_from_names_arrives_escaped_in_html_and_verbatim_in_text(template
     _, visitor, hosts, entries = _run(make_card, visitor_name=HOSTILE, host_names=(HOSTILE + " Host",))
 
     visitor_mail = templates.visitor_proposal(
-        visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS), "en"
+        visitor_proposal(entries[0], visitor, {str(h.id): h for h in hosts}, LINKS, digest_period_s=DAY), "en"
     )
     host_mail = templates.host_proposal(host_proposal(entries[1], hosts[0], visitor, LINKS), "en")
 
@@ -109,12 +125,12 @@ def test_the_digest_lists_every_held_back_proposal_in_one_mail(templates, make_c
     views = []
     for visitor in visitors:
         match = examples.match_found(application_id=visitor.id, host_ids=[host.id])
-        views.append(host_proposal(plan_run(match, period=1, domain="d.example", now=NOW)[1], host, visitor, LINKS))
+        entry = plan_run(match, Introductions().recorded(match), period=1, domain="d.example", now=NOW)[1]
+        views.append(host_proposal(entry, host, visitor, LINKS))
     digest = Digest(
         contact_name=host.contact.name,
         recipient_kind="host",
         organisation=host.organisation,
-        visitor_proposals=(),
         host_proposals=tuple(views),
         cap=20,
         period_start=datetime(2027, 3, 1, tzinfo=UTC),
@@ -126,7 +142,7 @@ def test_the_digest_lists_every_held_back_proposal_in_one_mail(templates, make_c
     assert mail.subject == f"3 more proposals for {host.organisation.name}"
     for visitor in visitors:
         assert visitor.organisation.name in mail.text and visitor.organisation.name in mail.html
-    assert "at most 20 proposal e-mails" in mail.text
+    assert "at most 20 proposal e-mails a day" in mail.text
     assert check_html(mail.html) == []
 
 
@@ -190,20 +206,28 @@ def test_reasons_of_the_example_explanation_read_in_the_order_of_their_weight() 
     assert [r.criterion for r in reasons(explanation)] == ["semantic", "ecosystems", "preferred_country"]
 
 
-def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make_card, check_html) -> None:
+def test_a_visitors_digest_names_its_new_hosts_best_fit_first_and_points_to_the_current_list(
+    templates, make_card, check_html
+) -> None:
     visitor = make_card("visitor")
-    runs = []
-    for first in (0, 1):
-        hosts = [make_card("host", index=first + i) for i in range(2)]
-        match = examples.match_found(application_id=visitor.id, host_ids=[h.id for h in hosts])
-        entry = plan_run(match, period=1, domain="d.example", now=NOW)[0]
-        runs.append((visitor_proposal(entry, visitor, {str(h.id): h for h in hosts}, LINKS), hosts))
+    hosts = [make_card("host", index=i, name=f"Host Cluster {i}") for i in range(3)]
+    first = examples.match_found(application_id=visitor.id, host_ids=[hosts[0].id])
+    # Two later runs, each bringing a host new to the visitor; the second one fits better (rank 1).
+    runs = [
+        examples.match_found(application_id=visitor.id, host_ids=[hosts[0].id, hosts[1].id], trigger="new-host"),
+        examples.match_found(application_id=visitor.id, host_ids=[hosts[2].id, hosts[0].id], trigger="new-host"),
+    ]
+    introductions = Introductions().recorded(first)
+    members = []
+    for run in runs:
+        introductions = introductions.recorded(run)
+        members.append(plan_run(run, introductions, period=1, domain="d.example", now=NOW)[0])
     digest = Digest(
         contact_name=visitor.contact.name,
         recipient_kind="visitor",
         organisation=visitor.organisation,
-        visitor_proposals=tuple(view for view, _ in runs),
-        host_proposals=(),
+        new_hosts=tuple(proposed_hosts(members, {str(h.id): h for h in hosts}, LINKS)),
+        matches_page=LINKS.matches_page(str(visitor.id)),
         cap=20,
         period_start=datetime(2027, 3, 1, tzinfo=UTC),
         period_end=datetime(2027, 3, 2, tzinfo=UTC),
@@ -211,12 +235,16 @@ def test_a_visitors_digest_lists_the_hosts_of_each_held_back_run(templates, make
 
     mail = templates.digest(digest, "en")
 
-    assert mail.subject == f"2 more proposals for {visitor.organisation.name}"
-    for _, hosts in runs:
-        for host in hosts:
-            assert host.organisation.name in mail.text
-            assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in mail.html
-    assert mail.text.count(f"All your proposals: https://exchange.example/applications/{visitor.id}\n") == 2
+    assert mail.subject == f"2 new hosts for {visitor.organisation.name}"
+    assert hosts[0].organisation.name not in mail.text, "a host the visitor heard of is not repeated"
+    assert mail.text.index("Host Cluster 2") < mail.text.index("Host Cluster 1"), "best fit first"
+    for host in hosts[1:]:
+        assert f'href="https://exchange.example/catalogue/hosts/{host.id}"' in mail.html
+    assert (
+        mail.text.count(f"Your current list, always up to date: https://exchange.example/applications/{visitor.id}\n")
+        == 1
+    )
+    assert "between 2027-03-01 00:00 UTC and 2027-03-02 00:00 UTC" in mail.text
     assert check_html(mail.html) == []
 
 

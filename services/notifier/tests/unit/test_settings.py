@@ -73,12 +73,15 @@ def test_settings_come_from_cx_notifier_variables(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CX_NOTIFIER_SMTP_PORT", "587")
     monkeypatch.setenv("CX_NOTIFIER_SMTP_STARTTLS", "true")
     monkeypatch.setenv("CX_NOTIFIER_MAILS_PER_RECIPIENT", "5")
+    monkeypatch.setenv("CX_NOTIFIER_DIGEST_PERIOD_S", "3600")
     monkeypatch.setenv("CX_NOTIFIER_INTERNAL_TOKEN", SECRET)
 
     settings = Settings()
 
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == ("relay.example", 587, True)
     assert settings.mails_per_recipient == 5
+    assert settings.digest_period_s == 3600
+    assert settings.introductions_retention_days == 400, "a visitor's introductions outlive the ledger"
 
 
 def test_consumer_groups_live_in_the_topic_namespace() -> None:
