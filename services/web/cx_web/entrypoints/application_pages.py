@@ -55,7 +55,7 @@ def application_router(api: PlatformApi, refresh_interval_s: int) -> APIRouter:
 
     @router.get("/applications/{application_id}/matches")
     async def matches(application_id: ApplicationId) -> RedirectResponse:
-        # The e-mails' "All your proposals" link: the ranked hosts are on the application's page.
+        # The e-mails' "Your current list, always up to date" link: the ranked hosts are on the application's page.
         return RedirectResponse(f"{application_page(str(application_id))}#ranked-hosts", status_code=303)
 
     @router.get("/partnership", response_class=HTMLResponse, name="partnership")
