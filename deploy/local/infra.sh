@@ -99,16 +99,22 @@ alive() {
 # The pid of a component started from this state folder and still alive, or nothing. The command line must
 # name this state folder, so a recycled pid (or another checkout's instance) is never taken for ours.
 running_pid() {
-  local file pid
+  local file pid cmdline tries=0
   file=$(pid_file "$1")
   [[ -f $file ]] || return 0
   pid=$(<"$file")
-  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" \
-     && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$INFRA/"; then
-    echo "$pid"
-  else
-    rm -f "$file"
+  if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
+    # A process in the middle of exec reads an empty cmdline for a moment (the kernel installs the new memory
+    # before it writes the arguments there): read again before calling it someone else's.
+    while cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) && [[ -z $cmdline ]] && ((tries++ < 20)); do
+      sleep 0.05
+    done
+    if [[ $cmdline == *"$INFRA/"* ]]; then
+      echo "$pid"
+      return 0
+    fi
   fi
+  rm -f "$file"
 }
 
 log_tail() {
