@@ -40,8 +40,18 @@ start_issuer() {
   echo "   dev-issuer http://127.0.0.1:$ISSUER_PORT  (log: ${RUN_DIR#$ROOT/}/dev-issuer.log; tokens: .venv/bin/cx-dev-token)"
 }
 
+# The services' shared internal secret (the notifier's contact lookup): made once per checkout, readable by its
+# owner only; CX_INTERNAL_TOKEN overrides it.
+internal_token() {
+  local file="$RUN_DIR/internal-token"
+  if [[ -n "${CX_INTERNAL_TOKEN:-}" ]]; then echo "$CX_INTERNAL_TOKEN"; return; fi
+  [[ -s "$file" ]] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  cat "$file"
+}
+
 start() {
   export CX_ENVIRONMENT="${CX_ENVIRONMENT:-development}"
+  local token; token="$(internal_token)"
   start_issuer
   for entry in "${SERVICES[@]}"; do
     name="${entry%%:*}"; port="${entry##*:}"
@@ -50,7 +60,7 @@ start() {
     fi
     if answers "$port"; then echo "!! port $port is taken; cannot start $name" >&2; exit 1; fi
     upper="$(echo "$name" | tr a-z A-Z)"
-    env "CX_${upper}_ENVIRONMENT=$CX_ENVIRONMENT" "$PY" -m "cx_$name" >"$RUN_DIR/$name.log" 2>&1 &
+    env "CX_${upper}_ENVIRONMENT=$CX_ENVIRONMENT" "CX_${upper}_INTERNAL_TOKEN=$token" "$PY" -m "cx_$name" >"$RUN_DIR/$name.log" 2>&1 &
     echo $! >"$RUN_DIR/$name.pid"
   done
   for entry in "${SERVICES[@]}"; do

@@ -248,7 +248,8 @@ def internal_service(settings: ServiceSettings) -> Callable[..., Awaitable[None]
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_internal_bearer)],
     ) -> None:
         given = credentials.credentials.encode() if credentials is not None else b""
-        if not hmac.compare_digest(given, expected):
+        # Nothing configured or nothing sent is refused before comparing: empty equals empty.
+        if not expected or not given or not hmac.compare_digest(given, expected):
             raise unauthorized(
                 "Internal endpoint: send `Authorization: Bearer <internal token>`.",
                 error="invalid_token" if credentials is not None else None,

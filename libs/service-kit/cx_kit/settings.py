@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from cx_contracts.vocabulary import PARTNERSHIP_ID_PATTERN, PARTNERSHIPS
 
 PLACEHOLDER_SECRET = "changethis"
+# The shortest shared secret a service accepts (32 characters: 128 bits as hex, more as anything else).
+MIN_SECRET_CHARS = 32
 # The development issuer `make run` starts (tools/dev-issuer): a default for development and tests only.
 DEVELOPMENT_ISSUER = "http://127.0.0.1:8090"
 DEFAULT_AUDIENCE = "clusterxchange"
@@ -70,8 +72,10 @@ class ServiceSettings(BaseSettings):
         "parallel environments share one broker without reading each other's events.",
     )
     internal_token: SecretStr = Field(
-        SecretStr(PLACEHOLDER_SECRET),
-        description="Shared secret of service-to-service calls (e.g. the notifier's contact lookup).",
+        SecretStr(""),
+        description="Shared secret of service-to-service calls (e.g. the notifier's contact lookup): at least "
+        f"{MIN_SECRET_CHARS} characters (e.g. `openssl rand -hex 32`). Unset, the internal routes refuse every "
+        "caller; production refuses to start without it.",
     )
 
     def topic(self, name: str) -> str:
@@ -79,15 +83,17 @@ class ServiceSettings(BaseSettings):
         return self.topic_namespace + name
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> ServiceSettings:
-        # Outside development a default secret is a misconfiguration, not a convenience.
-        if self.internal_token.get_secret_value() == PLACEHOLDER_SECRET:
-            message = (
-                f"{self.model_config.get('env_prefix', '')}INTERNAL_TOKEN is the placeholder "
-                f"{PLACEHOLDER_SECRET!r}; set a real secret"
-            )
+    def _refuse_weak_secrets(self) -> ServiceSettings:
+        # A short or empty secret is guessed, or compared equal to an empty credential: refused in every
+        # environment; unset is allowed outside production only, and then no caller is let in.
+        name = f"{self.model_config.get('env_prefix', '')}INTERNAL_TOKEN"
+        token = self.internal_token.get_secret_value()
+        if token and len(token) < MIN_SECRET_CHARS:
+            raise ValueError(f"{name} has {len(token)} characters; a secret needs at least {MIN_SECRET_CHARS}")
+        if not token:
+            message = f"{name} is not set; the internal routes refuse every caller (e.g. the notifier's contact lookup)"
             if self.environment == "production":
-                raise ValueError(message)
+                raise ValueError(f"{name} is not set; set a random secret (e.g. openssl rand -hex 32)")
             if self.environment == "development":
                 warnings.warn(message, stacklevel=2)
         return self

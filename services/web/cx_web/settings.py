@@ -64,7 +64,7 @@ class Settings(ServiceSettings):
         return self.environment == "production" if self.secure_cookies is None else self.secure_cookies
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> Settings:
+    def _refuse_weak_secrets(self) -> Settings:
         # Overrides the shared check: the pages hold no internal token (they never call /internal), but a
         # session secret anyone can read would let anyone forge a signed-in session.
         if self.session_secret.get_secret_value() == PLACEHOLDER_SECRET:

@@ -57,7 +57,9 @@ def _routes(*, public_read: bool) -> OwnedAggregateRoutes:
 def _openapi(routes: OwnedAggregateRoutes) -> dict[str, Any]:
     app = FastAPI()
     repository: Any = None  # nothing is called: only the routes' description is read
-    settings = OwnedRecordSettings(environment="test", internal_token=SecretStr("a-real-internal-secret"))
+    settings = OwnedRecordSettings(
+        environment="test", internal_token=SecretStr("a-real-internal-secret-of-32-characters")
+    )
     app.include_router(owned_aggregate_router(routes, repository, Ownership.of(settings), settings.partnerships))
     app.include_router(contacts_router(routes, repository, settings))
     return app.openapi()

@@ -92,11 +92,11 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _client(*, reachable: bool = True) -> TestClient:
+def _client(*, reachable: bool = True, internal: str = INTERNAL) -> TestClient:
     app = FastAPI()
     install_problem_handlers(app)
     ownership = Ownership(TokenVerifier(StaticKeys(reachable=reachable), issuer=ISSUER, audience=AUDIENCE))
-    settings = ServiceSettings(environment="test", internal_token=SecretStr(INTERNAL))
+    settings = ServiceSettings(environment="test", internal_token=SecretStr(internal))
 
     @app.get("/mine")
     async def mine(caller: Annotated[Caller, Depends(ownership.caller)]) -> dict[str, Any]:
@@ -340,6 +340,15 @@ def test_a_record_naming_no_partnership_is_read_by_no_manager() -> None:
 def test_the_internal_route_refuses_anyone_without_the_internal_token(authorization: str | None) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = _client().get("/internal", headers=headers)
+    assert response.status_code == 401
+    assert "Bearer" in response.headers["www-authenticate"]
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer x", "Basic "])
+def test_without_a_configured_internal_token_the_internal_route_admits_nobody(authorization: str | None) -> None:
+    # The defect this guards: an unset token compared equal to a missing credential (empty with empty).
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = _client(internal="").get("/internal", headers=headers)
     assert response.status_code == 401
     assert "Bearer" in response.headers["www-authenticate"]
 

@@ -1,4 +1,4 @@
-"""Settings refuse placeholder secrets in production; outbox updates carry state and events together."""
+"""Settings refuse short or (in production) missing internal secrets; outbox updates carry state and events together."""
 
 from __future__ import annotations
 
@@ -12,17 +12,28 @@ from cx_kit.settings import ServiceSettings
 pytestmark = pytest.mark.unit
 
 
-def test_production_refuses_to_start_with_the_placeholder_secret(monkeypatch):
+SECRET = "a-random-secret-of-at-least-32-characters"
+
+
+def test_production_refuses_to_start_without_an_internal_token(monkeypatch):
     monkeypatch.setenv("CX_ENVIRONMENT", "production")
-    with pytest.raises(ValidationError, match="INTERNAL_TOKEN"):
+    with pytest.raises(ValidationError, match="CX_INTERNAL_TOKEN is not set"):
         ServiceSettings()
-    monkeypatch.setenv("CX_INTERNAL_TOKEN", "a-real-secret")
+    monkeypatch.setenv("CX_INTERNAL_TOKEN", SECRET)
     assert ServiceSettings().environment == "production"
 
 
-def test_development_warns_about_the_placeholder_secret(monkeypatch):
+@pytest.mark.parametrize("environment", ["production", "development", "test"])
+def test_a_short_internal_token_is_refused_in_every_environment(monkeypatch, environment):
+    monkeypatch.setenv("CX_ENVIRONMENT", environment)
+    monkeypatch.setenv("CX_INTERNAL_TOKEN", "changethis")
+    with pytest.raises(ValidationError, match="CX_INTERNAL_TOKEN has 10 characters; a secret needs at least 32"):
+        ServiceSettings()
+
+
+def test_development_warns_that_without_a_token_no_internal_caller_gets_in(monkeypatch):
     monkeypatch.setenv("CX_ENVIRONMENT", "development")
-    with pytest.warns(UserWarning, match="placeholder"):
+    with pytest.warns(UserWarning, match="refuse every caller"):
         ServiceSettings()
 
 
