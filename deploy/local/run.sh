@@ -5,12 +5,17 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 
 cleanup() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
+  if [[ -n "${waiting:-}" ]]; then kill "$waiting" 2>/dev/null || true; fi
   echo; echo "== stopping"
   bash deploy/local/services.sh stop || true
   bash deploy/local/infra.sh down || true
 }
-trap cleanup INT TERM EXIT
+# HUP too: a closed terminal must stop what it started. (make forwards TERM to this script.)
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP
 
 echo "== infrastructure"
 bash deploy/local/infra.sh up
@@ -36,4 +41,10 @@ ClusterXchange is running:
   MongoDB protocol (FerretDB)     mongodb://127.0.0.1:27017
 Logs: .run/*.log and .infra/logs/. Press Ctrl-C to stop everything.
 URLS
-while true; do sleep 3600; done
+# Waiting on a background sleep, not a foreground one: bash runs a trap only once the foreground command has
+# ended, so `sleep 3600` in the foreground kept everything running for up to an hour after a SIGTERM.
+while true; do
+  sleep 3600 &
+  waiting=$!
+  wait "$waiting" || true
+done
