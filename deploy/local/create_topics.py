@@ -1,7 +1,8 @@
 """Create the platform's Kafka topics (cx_contracts.topics.ALL_TOPICS) on the local broker.
 
 Waits, up to a deadline, until the broker answers a metadata request; then creates every missing topic
-with its partitions and config (replication factor 1), leaves existing ones alone, and reports an existing
+with its partitions and config (replication factor 1 and min.insync.replicas 1 on this single node; a
+production cluster gets 3 and 2 from deploy/k8s/topics-job.yaml), leaves existing ones alone, and reports an existing
 topic whose cleanup.policy differs from the contract. Prints one line per topic.
 
     uv run --no-sync python deploy/local/create_topics.py [--bootstrap 127.0.0.1:9092] [--timeout 120]

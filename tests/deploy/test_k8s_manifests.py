@@ -171,3 +171,13 @@ def test_the_web_pages_reach_the_apis_by_their_service_names_and_every_config_ke
     for variable in env.values():
         key = variable.get("valueFrom", {}).get("configMapKeyRef", {}).get("key")
         assert key is None or key in config["data"], f"{variable['name']} names the missing key {key}"
+
+
+def test_production_topics_are_replicated_three_times_and_need_two_replicas_for_a_write() -> None:
+    (job,) = documents(K8S / "topics-job.yaml")
+    (topics,) = job["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable.get("value") for variable in topics["env"]}
+    assert env["CX_TOPICS_REPLICATION_FACTOR"] == "3"
+    assert env["CX_TOPICS_MIN_INSYNC_REPLICAS"] == "2"
+    script = "\n".join(topics["command"])
+    assert 'min_insync_replicas=int(os.environ["CX_TOPICS_MIN_INSYNC_REPLICAS"])' in script

@@ -197,10 +197,30 @@ async def publish_dead_letter(
     await broker.publish(body, topic=dead_letter_topic(record.topic), key=record.key, headers=headers)
 
 
+def new_topics(
+    specs: Iterable[TopicSpec], *, replication_factor: int = 1, min_insync_replicas: int | None = None
+) -> list[NewTopic]:
+    """The topics to create: each spec's partitions and config, replicated `replication_factor` times; with
+    `min_insync_replicas`, a write (acks=all) is refused unless that many replicas have it, so a leader lost
+    right after acknowledging cannot take an acknowledged event with it."""
+    if min_insync_replicas is not None and not 1 <= min_insync_replicas <= replication_factor:
+        raise ValueError(
+            f"min_insync_replicas {min_insync_replicas} must be 1..replication_factor ({replication_factor})"
+        )
+    extra = {} if min_insync_replicas is None else {"min.insync.replicas": str(min_insync_replicas)}
+    return [NewTopic(s.name, s.partitions, replication_factor, topic_configs={**s.config, **extra}) for s in specs]
+
+
 async def ensure_topics(
-    bootstrap_servers: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1, timeout_s: float = 60.0
+    bootstrap_servers: str,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    min_insync_replicas: int | None = None,
+    timeout_s: float = 60.0,
 ) -> list[str]:
-    """Create the topics that do not exist yet (with their partitions and config); returns those created."""
+    """Create the topics that do not exist yet (see `new_topics`); returns those created. Existing topics are
+    left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="cx-topics")
     # The broker may still be starting (a fresh local node, a pod next to it): keep knocking until the deadline.
     await AsyncRetrying(
@@ -215,7 +235,7 @@ async def ensure_topics(
         if wanted:
             try:
                 await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, replication_factor, topic_configs=dict(s.config)) for s in wanted]
+                    new_topics(wanted, replication_factor=replication_factor, min_insync_replicas=min_insync_replicas)
                 )
             except TopicAlreadyExistsError:
                 pass  # another process created them between our list and create
