@@ -151,22 +151,23 @@ class _TooLarge(BaseException):
     pass
 
 
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """`/healthz` (the process answers) and `/readyz` (every dependency in `checks` answers)."""
+def health_router(checks: dict[str, ReadinessCheck], reported: dict[str, ReadinessCheck] | None = None) -> APIRouter:
+    """`/healthz` (the process answers) and `/readyz`: 503 while a dependency in `checks` (what the service needs
+    to answer requests) is down; those in `reported` are shown but do not take the service out of traffic."""
     router = APIRouter(tags=["operations"])
+    reported = reported or {}
 
     @router.get("/healthz", summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz", summary="Readiness: broker and store reachable")
+    @router.get("/readyz", summary="Readiness: what requests need answers (others are reported)")
     async def readyz() -> JSONResponse:
-        results = {name: await check() for name, check in checks.items()}
-        ready = all(results.values())
-        body = {
-            "status": "ready" if ready else "unavailable",
-            "checks": {k: ("ok" if v else "down") for k, v in results.items()},
-        }
+        needed = {name: await check() for name, check in checks.items()}
+        shown = {name: await check() for name, check in reported.items()}
+        ready = all(needed.values())
+        status = "unavailable" if not ready else "ready" if all(shown.values()) else "degraded"
+        body = {"status": status, "checks": {k: ("ok" if v else "down") for k, v in (needed | shown).items()}}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     return router
@@ -181,11 +182,12 @@ def build_http_app(
     max_request_bytes: int,
     lifespan: Any = None,
     description: str = "",
+    reported: dict[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's operational endpoints and error format already in place."""
     app = FastAPI(title=title, version=version, description=description, lifespan=lifespan)
     install_problem_handlers(app)
-    app.include_router(health_router(readiness))
+    app.include_router(health_router(readiness, reported))
     Instrumentator(registry=registry, excluded_handlers=["/healthz", "/readyz", "/metrics"]).instrument(app)
     app.mount("/metrics", make_asgi_app(registry=registry))
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)

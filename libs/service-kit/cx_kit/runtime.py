@@ -100,8 +100,12 @@ class ServiceParts:
         )
         self.database = self.mongo[settings.mongo_database]
 
-    def readiness(self) -> dict[str, Any]:
-        """The checks behind /readyz: the broker and the store answer."""
+    def readiness(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The checks behind /readyz: what requests need (the store), and what is only reported (the broker).
+
+        No route needs the broker: writes put their events in the store's outbox, which the relay publishes
+        when the broker is back, and consumers pause and resume by themselves. A service out of traffic while
+        Kafka is down would refuse writes it can keep."""
         from cx_kit.mongo import mongo_reachable
 
         async def broker_ready() -> bool:
@@ -113,7 +117,7 @@ class ServiceParts:
         async def store_ready() -> bool:
             return await mongo_reachable(self.mongo)
 
-        return {"kafka": broker_ready, "mongodb": store_ready}
+        return {"mongodb": store_ready}, {"kafka": broker_ready}
 
     def http_app(
         self,
@@ -128,12 +132,14 @@ class ServiceParts:
         """The service's FastAPI app, whose lifespan runs the broker and the background workers."""
         from cx_kit.http import build_http_app
 
+        needed, reported = self.readiness()
         app = build_http_app(
             title=title,
             version=version,
             description=description,
             registry=self.registry,
-            readiness=self.readiness(),
+            readiness=needed,
+            reported=reported,
             max_request_bytes=self.settings.max_request_bytes,
             lifespan=lifespan_for(self.broker, self.mongo, workers, on_startup),
         )

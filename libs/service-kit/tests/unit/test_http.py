@@ -24,12 +24,20 @@ class Document(BaseModel):
     inner: Inner
 
 
-def _client(*, ready: bool = True, limit: int = 4096) -> TestClient:
+def _client(*, ready: bool = True, limit: int = 4096, broker: bool = True) -> TestClient:
     async def check() -> bool:
         return ready
 
+    async def broker_check() -> bool:
+        return broker
+
     app = build_http_app(
-        title="t", version="1", registry=CollectorRegistry(), readiness={"store": check}, max_request_bytes=limit
+        title="t",
+        version="1",
+        registry=CollectorRegistry(),
+        readiness={"store": check},
+        reported={"broker": broker_check},
+        max_request_bytes=limit,
     )
     router = APIRouter()
 
@@ -99,9 +107,27 @@ def test_http_errors_and_unexpected_errors_are_problems_that_leak_nothing():
 def test_readiness_is_503_while_a_dependency_is_down_and_liveness_stays_ok():
     down = _client(ready=False)
     assert down.get("/readyz").status_code == 503
-    assert down.get("/readyz").json()["checks"] == {"store": "down"}
+    assert down.get("/readyz").json() == {"status": "unavailable", "checks": {"store": "down", "broker": "ok"}}
     assert down.get("/healthz").status_code == 200
     assert _client(ready=True).get("/readyz").status_code == 200
+
+
+def test_a_reported_dependency_down_is_shown_but_keeps_the_service_in_traffic():
+    # The broker is reported, not needed: writes wait in the outbox, so Kafka down must not stop them.
+    degraded = _client(broker=False).get("/readyz")
+    assert degraded.status_code == 200
+    assert degraded.json() == {"status": "degraded", "checks": {"store": "ok", "broker": "down"}}
+    both = _client(ready=False, broker=False).get("/readyz")
+    assert both.status_code == 503 and both.json()["checks"] == {"store": "down", "broker": "down"}
+
+
+def test_every_service_is_taken_out_of_traffic_by_the_store_only():
+    from cx_kit.runtime import ServiceParts
+    from cx_kit.settings import ServiceSettings
+
+    needed, reported = ServiceParts(ServiceSettings(environment="test")).readiness()
+    assert set(needed) == {"mongodb"}
+    assert set(reported) == {"kafka"}
 
 
 def test_metrics_are_exposed_in_prometheus_text_format():
