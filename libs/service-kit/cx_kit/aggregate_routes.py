@@ -18,12 +18,14 @@ what it may do is decided by `cx_kit.ownership` (`Ownership`, `read_view`, `cont
 # No `from __future__ import annotations` here: FastAPI reads a route's parameters from its annotations, and the
 # id's name and the body's model belong to the aggregate, so they are evaluated when its routes are built.
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -42,7 +44,7 @@ from cx_kit.aggregate_http import (
     with_etag,
     written,
 )
-from cx_kit.aggregates import AggregateRecord, OwnedAggregates
+from cx_kit.aggregates import AggregateRecord, IdempotencyKeyReused, OwnedAggregates
 from cx_kit.ownership import (
     Caller,
     Ownership,
@@ -59,6 +61,17 @@ CONTACTS_PREFIX = "/internal/contacts"
 
 Revision = Annotated[int, Depends(expected_revision)]
 Traceparent = Annotated[str, Depends(request_traceparent)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique text (a UUID, say) that the client keeps for this create: a retry with the same key "
+        "returns the record the first request made instead of a second one. Reused with another body: 422.",
+    ),
+]
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -125,6 +138,12 @@ class OwnedAggregateRoutes:
                 "created_at": record.created_at,
             }
         )
+
+
+def json_fingerprint(document: Any) -> str:
+    """A digest of a JSON document that does not depend on the order of its keys (what a retry must repeat)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _taking(endpoint: Endpoint, **models: type[BaseModel]) -> Endpoint:
@@ -194,17 +213,34 @@ def owned_aggregate_router(
             raise not_found(routes.what)
 
     async def create(
-        body: BaseModel, caller: Annotated[Caller, Depends(ownership.creator)], traceparent: Traceparent
+        body: BaseModel,
+        caller: Annotated[Caller, Depends(ownership.creator)],
+        traceparent: Traceparent,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:
         document = body.model_dump(mode="json")
-        record = await repository.create(
-            owner=caller.organisation,
-            partnership=configured_partnership(document["partnership"], partnerships),
-            organisation=document["organisation"],
-            contact=contact_for(caller, document["contact"]),
-            answers=document["answers"],
-            traceparent=traceparent,
-        )
+        contact = contact_for(caller, document["contact"])
+        fingerprint = json_fingerprint({**document, "contact": contact})
+        try:
+            record = await repository.create(
+                owner=caller.organisation,
+                partnership=configured_partnership(document["partnership"], partnerships),
+                organisation=document["organisation"],
+                contact=contact,
+                answers=document["answers"],
+                traceparent=traceparent,
+                idempotency=None if idempotency_key is None else (idempotency_key, fingerprint),
+            )
+        except IdempotencyKeyReused:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("header", "Idempotency-Key"),
+                        "type": "idempotency_key_reused",
+                        "msg": f"Used before for a different {routes.what}; send a new key with a new request",
+                    }
+                ]
+            ) from None
         created = routes.created.model_validate({routes.id_field: record.id, "revision": record.revision})
         headers = {"Location": f"{routes.path}/{record.id}", "ETag": etag(record.revision), **PRIVATE}
         return json_document(created, status_code=201, headers=headers)

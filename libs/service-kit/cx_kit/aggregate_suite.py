@@ -14,10 +14,11 @@ development issuer, the service under test verifies its tokens against that issu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import jwt
@@ -421,6 +422,45 @@ class OwnedAggregateSuite:
             assert read.status_code == 200 and "contact" not in read.json()
         own = await client.get(path, headers=self.owner(0))
         assert own.json()["revision"] == 1 and own.json()["answers"] == self.payload(0)["answers"]
+
+    async def test_a_create_retried_with_its_idempotency_key_returns_the_first_record_and_publishes_one_event(
+        self, infrastructure: Infrastructure, service: RunningService
+    ) -> None:
+        client, key = service.client, f"retry-{uuid4()}"
+        headers = {**self.owner(0), "Idempotency-Key": key}
+        first = await client.post(self.path, json=self.payload(0), headers=headers)
+        assert first.status_code == 201, first.text
+        # Retries, some at once (a client that timed out and a proxy that resent): one record, the first one.
+        retries = await asyncio.gather(
+            *(client.post(self.path, json=self.payload(0), headers=headers) for _ in range(4))
+        )
+        assert [r.status_code for r in retries] == [201] * 4
+        assert {r.json()[self.id_field] for r in retries} == {first.json()[self.id_field]}
+        assert all(r.json()["revision"] == 1 and r.headers["location"] == first.headers["location"] for r in retries)
+
+        other = await client.post(self.path, json=self.payload(1), headers={**self.owner(1), "Idempotency-Key": key})
+        assert other.status_code == 201 and other.json()[self.id_field] != first.json()[self.id_field], (
+            "a key is the caller's own: another organisation using the same text creates its own record"
+        )
+        changed = await client.post(
+            self.path, json=self.payload(0, organisation=self.payload(1)["organisation"]), headers=headers
+        )
+        assert changed.status_code == 422
+        assert [e["field"] for e in changed.json()["errors"]] == ["Idempotency-Key"]
+        assert await service.app.state.repository.count() == 2, "one record per key and organisation, nothing more"
+        records = await self.records(infrastructure, service.settings, 2)
+        assert sorted(r.key for r in records) == sorted(
+            [first.json()[self.id_field].encode(), other.json()[self.id_field].encode()]
+        )
+
+    @pytest.mark.parametrize("key", ["", "has space", "x" * 256])
+    async def test_a_malformed_idempotency_key_is_refused_naming_it(self, service: RunningService, key: str) -> None:
+        response = await service.client.post(
+            self.path, json=self.payload(0), headers={**self.owner(0), "Idempotency-Key": key}
+        )
+        assert response.status_code == 422, response.text
+        assert "Idempotency-Key" in [e["field"] for e in response.json()["errors"]]
+        assert await service.app.state.repository.count() == 0
 
     async def test_every_owner_route_without_a_token_is_401_with_a_bearer_challenge(
         self, service: RunningService

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from cx_contracts.events import Event, Withdrawal, WithdrawalReason
 from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, OutboxEntry, outbox_entry, with_outbox
@@ -47,6 +47,21 @@ def stored_now() -> datetime:
 def same_owner(stored: str, claimed: str) -> bool:
     """Whether two owner ids are equal, compared in constant time."""
     return hmac.compare_digest(stored.encode(), claimed.encode())
+
+
+# Where a create sent with an Idempotency-Key keeps the fingerprint of its request (never shown in a view).
+IDEMPOTENCY_FIELD = "idempotency"
+_IDEMPOTENT_IDS = uuid.UUID("6b1f4f0e-2f55-4c8e-9a43-3c1f0c6e8d21")  # the namespace of ids made from keys
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key of a create was used before by the same owner for a different request."""
+
+
+def idempotent_id(owner: str, key: str) -> str:
+    """The id of the record an owner's create with Idempotency-Key `key` makes: the same for every retry, so the
+    store's own unique primary key lets one of any number of retries (concurrent ones too) create it."""
+    return str(uuid.uuid5(_IDEMPOTENT_IDS, f"{owner}\n{key}"))
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,7 @@ class AggregateRecord:
             "updated_at",
             OUTBOX_FIELD,
             LEASE_FIELD,
+            IDEMPOTENCY_FIELD,
         }
         return cls(
             id=document["_id"],
@@ -219,11 +235,16 @@ class OwnedAggregates:
         contact: dict[str, Any],
         answers: dict[str, Any],
         traceparent: str | None = None,
+        idempotency: tuple[str, str] | None = None,
     ) -> AggregateRecord:
-        """Store a new record at revision 1 with its event queued; returns it."""
+        """Store a new record at revision 1 with its event queued; returns it.
+
+        With `idempotency` (the request's Idempotency-Key and a fingerprint of its body), a retry returns the record
+        the first request created, at its first revision, and queues no second event; the same key with another
+        body is IdempotencyKeyReused."""
         now = stored_now()
         record = AggregateRecord(
-            id=str(uuid.uuid4()),
+            id=str(uuid.uuid4()) if idempotency is None else idempotent_id(owner, idempotency[0]),
             owner=owner,
             partnership=partnership,
             organisation=organisation,
@@ -252,7 +273,17 @@ class OwnedAggregates:
             OUTBOX_FIELD: [entry.to_document()],
             LEASE_FIELD: None,
         }
-        await self._collection.insert_one(document)
+        if idempotency is not None:
+            document[IDEMPOTENCY_FIELD] = {"fingerprint": idempotency[1]}
+        try:
+            await self._collection.insert_one(document)
+        except DuplicateKeyError:
+            if idempotency is None:
+                raise
+            first = await self._collection.find_one({"_id": record.id})
+            if first is None or first.get(IDEMPOTENCY_FIELD, {}).get("fingerprint") != idempotency[1]:
+                raise IdempotencyKeyReused(record.id) from None
+            return replace(AggregateRecord.from_document(first), revision=1)
         self._after_write()
         return record
 
