@@ -8,7 +8,10 @@ acknowledges on the leader alone; both are changed here, once, for every service
 - subscribers commit only after the handler returned (NACK_ON_ERROR: an unhandled error rewinds to the
   record instead of skipping it);
 - `DeadLetterMiddleware` retries a failing record with backoff, then copies it to `<topic>.dlq` with the
-  error in headers and lets the subscriber move on, so one poison record cannot stall a partition.
+  error in headers and lets the subscriber move on, so one poison record cannot stall a partition;
+- except when what failed is the infrastructure (the store, the broker, a relay: `OUTAGE_ERRORS`): a good record
+  must never be dead-lettered because a server was down, so the subscriber pauses and the record is delivered
+  again, for as long as the outage lasts.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,10 +28,17 @@ from typing import Any
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+)
 from faststream import AckPolicy, BaseMiddleware
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -107,6 +118,34 @@ def make_broker(
     )
 
 
+# Errors of a server being unreachable, not of the record: the store (pymongo's ConnectionFailure covers a
+# timed-out server selection and a lost connection), the broker, and sockets: refused, reset or timed out
+# connections and unresolved names (the SMTP client's connect, disconnect and timeout errors subclass them).
+# Not every OSError: a missing file is a defect, and its record goes the usual way.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says a server is unreachable (see OUTAGE_ERRORS)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OUTAGE_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _is_transient(error: BaseException) -> bool:
     # Only errors: a cancellation (a BaseException) must end the handler at once, as must a broken record.
     return isinstance(error, Exception) and not isinstance(error, PERMANENT_ERRORS)
@@ -155,6 +194,19 @@ class DeadLetterMiddleware(BaseMiddleware):
         record = self.msg
         if not isinstance(record, ConsumerRecord):
             return False  # batches are not used by this platform; let the ack policy decide
+        if is_outage(exc_val):
+            # Not the record's fault: pause, then let the ack policy rewind to it, until the server is back.
+            logger.warning(
+                "a server is unreachable; the record will be delivered again",
+                extra={
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "error": repr(exc_val),
+                },
+            )
+            await asyncio.sleep(self.retry.backoff_max_s)
+            return False
         broker: KafkaBroker = self.context.get("broker")
         try:
             await publish_dead_letter(broker, record, exc_val, attempts=self.attempts, service=self.service)

@@ -7,6 +7,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from cx_kit.kafka import DLQ_ATTEMPTS, DLQ_ERROR_TYPE, DLQ_SOURCE_OFFSET, DLQ_SOURCE_TOPIC, RetryPolicy, make_broker
+from cx_kit.service_testing import topic_record_count
 from cx_kit.testing import Infrastructure, headers_of, read_topic, unique, wait_until
 
 pytestmark = pytest.mark.integration
@@ -103,3 +104,35 @@ async def test_a_record_that_keeps_failing_is_dead_lettered_after_the_configured
     assert headers[DLQ_ATTEMPTS] == "3"
     assert headers[DLQ_ERROR_TYPE] == "builtins.RuntimeError"
     assert "smtp relay refused" in headers["x-dlq-error-message"]
+
+
+async def test_a_record_failing_for_an_outage_is_paused_and_delivered_again_never_dead_lettered(
+    infrastructure, kafka_topic
+):
+    # The store down for longer than every retry: before, the record went to the DLQ and was committed.
+    from pymongo.errors import ServerSelectionTimeoutError
+
+    topic = await kafka_topic()
+    retry = RetryPolicy(max_attempts=2, backoff_initial_s=0.01, backoff_max_s=0.05)
+    broker = make_broker(infrastructure.kafka_bootstrap, client_id=unique("outage-test"), retry=retry)
+    attempts: list[str] = []
+    done: list[str] = []
+
+    @broker.subscriber(topic, group_id=unique("g"), auto_offset_reset="earliest")
+    async def store_down_for_a_while(greeting: Greeting) -> None:
+        attempts.append(greeting.id)
+        if len(attempts) <= 7:  # more than three rounds of two attempts each
+            try:
+                raise ServerSelectionTimeoutError("127.0.0.1:27017: [Errno 111] Connection refused")
+            except ServerSelectionTimeoutError as error:
+                raise RuntimeError("could not save the run") from error  # wrapped, as a handler may
+        done.append(greeting.id)
+
+    async with broker:
+        await broker.start()
+        await broker.publish({"id": "a", "text": "x"}, topic=topic, key=b"a")
+        await broker.publish({"id": "b", "text": "y"}, topic=topic, key=b"a")
+        await wait_until(lambda: _true(done == ["a", "b"]), message="both handled once the store is back")
+
+    assert attempts == ["a"] * 8 + ["b"], "the record is delivered again until it succeeds, the next one after"
+    assert await topic_record_count(infrastructure.kafka_bootstrap, f"{topic}.dlq") == 0, "nothing dead-lettered"
