@@ -1,9 +1,10 @@
 """ClusterXchange wire types: questionnaire, HTTP documents, events, topics. No I/O.
 
 Modules: `vocabulary` (closed lists), `scalars` (checked text, codes, addresses, dates), `questionnaire`
-(organisation, contact, answers), `api` (HTTP documents), `exchange` (an exchange's states, grant and HTTP documents), `events` (the Kafka events), `codec` (events as
-Kafka records: key, value, headers, parsing), `upcasters` (older payloads lifted to the current schema),
-`traceparent`, `topics`, `schemas` (JSON Schema snapshots), `examples` (valid fixtures).
+(organisation, contact, answers), `api` (HTTP documents), `exchange` (an exchange's states, grant and HTTP
+documents), `events` (the Kafka events), `codec` (events as Kafka records: key, value, headers, parsing),
+`upcasters` (older payloads lifted to the current schema), `traceparent`, `topics`, `schemas` (JSON Schema
+snapshots), `examples` (valid fixtures).
 
 The names below are the package's public front door; each is re-exported (`X as X`) from its module.
 """

@@ -303,8 +303,11 @@ class ExchangeStep(Event):
     format: ExchangeFormat = Field(description="Physical or virtual.")
     dates: DateRangeState = Field(description="The days of the exchange, both included.")
     working_days: int = Field(ge=0, description="Working days of the stay (Monday to Friday), travel excluded.")
-    participants: int = Field(ge=1, description="How many people visit; an accepted exchange takes this much of the "
-                              "host's capacity on each of its days.")
+    participants: int = Field(
+        ge=1,
+        description="How many people visit; an accepted exchange takes this much of the "
+        "host's capacity on each of its days.",
+    )
     grant: Grant | None = Field(default=None, description="The grant, from the agreement on; None before.")
 
     @field_validator("state")
@@ -378,7 +381,10 @@ class ExchangeCompleted(ExchangeStep):
     grant: Grant = Field(description="The grant, as computed at the agreement.")
 
 
-EXCHANGE_STEPS: tuple[type[ExchangeStep], ...] = (
+ExchangeEvent: TypeAlias = (
+    ExchangeRequested | ExchangeAccepted | ExchangeDeclined | ExchangeWithdrawn | ExchangeAgreed | ExchangeCompleted
+)
+EXCHANGE_STEPS: tuple[type[ExchangeEvent], ...] = (
     ExchangeRequested,
     ExchangeAccepted,
     ExchangeDeclined,
@@ -388,18 +394,7 @@ EXCHANGE_STEPS: tuple[type[ExchangeStep], ...] = (
 )
 
 
-ValueEvent: TypeAlias = (
-    HostAnswersSubmitted
-    | VisitorAnswersSubmitted
-    | MatchFound
-    | NotificationSent
-    | ExchangeRequested
-    | ExchangeAccepted
-    | ExchangeDeclined
-    | ExchangeWithdrawn
-    | ExchangeAgreed
-    | ExchangeCompleted
-)
+ValueEvent: TypeAlias = HostAnswersSubmitted | VisitorAnswersSubmitted | MatchFound | NotificationSent | ExchangeEvent
 Tombstone: TypeAlias = HostAnswersWithdrawn | VisitorAnswersWithdrawn
 AnyEvent: TypeAlias = ValueEvent | Tombstone
 

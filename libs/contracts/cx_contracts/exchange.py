@@ -13,7 +13,7 @@ shown to the two sides and their partnerships' managers, never carried by an eve
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -33,7 +33,7 @@ from cx_contracts.scalars import MULTILINE, UtcDatetime, text_length
 from cx_contracts.vocabulary import ExchangeFormat
 
 MAX_MESSAGE = 2000
-GRANT_CURRENCY = "EUR"
+GRANT_CURRENCY: Final = "EUR"
 
 Message = Annotated[str, text_length(1, MAX_MESSAGE), MULTILINE]
 
@@ -123,7 +123,9 @@ class ExchangeRequest(BaseModel):
         strict=True, ge=1, le=MAX_PARTICIPANTS, description="How many people visit; at most the host's capacity."
     )
     goals: FreeText = Field(description=_GOALS)
-    message: Message = Field(description=f"A word to the host (1-{MAX_MESSAGE} characters); only the two sides read it.")
+    message: Message = Field(
+        description=f"A word to the host (1-{MAX_MESSAGE} characters); only the two sides read it."
+    )
 
 
 class ExchangeAcceptance(BaseModel):
