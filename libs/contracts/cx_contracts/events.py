@@ -12,6 +12,7 @@ about it travels in headers and is read back as a `HostAnswersWithdrawn` / `Visi
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated, ClassVar, Final, Literal, NamedTuple, TypeAlias
 from uuid import UUID, uuid4
@@ -183,6 +184,12 @@ class MatchFound(Event):
         max_length=MAX_MATCHES,
         description="Ranked hosts, best first: ranks 1..n in list order, each host once. Empty when no host fits.",
     )
+
+    @property
+    def run_order(self) -> str:
+        """A text that sorts runs the way they happened: UTC time to the microsecond, then the run id (a consumer
+        keeping an application's latest run keeps the one whose order is greatest)."""
+        return f"{self.occurred_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{self.match_run_id}"
 
     @field_validator("matches")
     @classmethod
