@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from cx_contracts.events import ExchangeRequested
+from cx_contracts.events import EXCHANGE_STEPS
 from cx_contracts.topics import EXCHANGE_EVENTS
 from cx_kit.aggregate_http import install_handlers
 from cx_kit.internal_records import InternalRecords
@@ -87,8 +87,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         rules=Rules(caps_cents=settings.grant_caps_cents, booking_lease=timedelta(seconds=settings.booking_lease_s)),
     )
     subscribe_match_found(parts.broker, settings, exchanges)
+    # The relay publishes from the outbox; these declarations are what the AsyncAPI document shows of the topic:
+    # one message per step, all on the one topic.
     topic = settings.topic(EXCHANGE_EVENTS)
-    parts.broker.publisher(topic, schema=ExchangeRequested, title=f"{topic}:publish", description=ANNOUNCEMENT)
+    for step in EXCHANGE_STEPS:
+        description = f"{step.__doc__} {ANNOUNCEMENT}"
+        parts.broker.publisher(topic, schema=step, title=f"{topic}:{step.EVENT_TYPE}", description=description)
 
     async def prepare_store() -> None:
         if await mongo_reachable(parts.mongo):
