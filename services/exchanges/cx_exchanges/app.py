@@ -76,11 +76,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         timeout_s=settings.records_timeout_s,
     )
     distances = GeoNamesDistances(min_population=settings.city_min_population)
+    proposals = ProposalRepository(database)
     exchanges = Exchanges(
         store,
         hosts=BookingLedger(database, HOST_BOOKINGS),
         visitors=BookingLedger(database, VISITOR_BOOKINGS),
-        proposals=ProposalRepository(database),
+        proposals=proposals,
         records=records,
         distances=distances,
         clock=clock or (FileClock(settings.clock_file) if settings.clock_file else SystemClock()),
@@ -110,4 +111,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.relay = relay
     app.state.store = store
     app.state.exchanges = exchanges
+    app.state.proposals = proposals
     return app
