@@ -22,12 +22,8 @@ from cx_web.domain.exchanges import (
     EXCHANGES_PAGE,
     REPORT,
     exchange_page,
-    grant_reasons,
-    money,
     request_form,
     request_values,
-    state_label,
-    who,
 )
 from cx_web.domain.questionnaire_form import FormProblems, FormValues, Questionnaire
 from cx_web.domain.records import OrganisationView, application_page
@@ -62,7 +58,6 @@ OWN_PAGES = {
     "agreement": "Revise the Commitment to Quality",
     "report": "File the closing report",
 }
-HELPERS = {"money": money, "grant_reasons": grant_reasons, "state_label": state_label, "who": who}
 
 
 def _revision(text: str) -> int:
@@ -97,7 +92,6 @@ def exchange_router(api: PlatformApi) -> APIRouter:
             acceptance=ACCEPTANCE,
             decline=DECLINE,
             is_manager=session.person.is_manager,
-            **HELPERS,
         )
 
     def step_page(
@@ -120,7 +114,6 @@ def exchange_router(api: PlatformApi) -> APIRouter:
             host=OrganisationView.of(document["host"]["organisation"]),
             values=values,
             problems=problems or FormProblems(),
-            **HELPERS,
         )
 
     @router.get("", response_class=HTMLResponse, name="exchanges")
@@ -134,7 +127,7 @@ def exchange_router(api: PlatformApi) -> APIRouter:
             )
             for item in overview.items
         ]
-        return page(request, "exchanges.html", items=shown, totals=overview.totals, **HELPERS)
+        return page(request, "exchanges.html", items=shown, totals=overview.totals)
 
     @router.get("/new", response_class=HTMLResponse)
     async def new(
