@@ -90,7 +90,7 @@ async def test_an_exchange_is_requested_accepted_confirmed_by_both_partnerships_
         await manager.page.get_by_role("button", name="Confirm the Commitment to Quality").click()
         await expect(manager.page.get_by_role("status")).to_contain_text("Your partnership confirmed")
     await expect(manager.page.locator(".meta .state")).to_have_text("Agreed")
-    await expect(manager.page.locator(".facts")).to_contain_text("EUR")
+    await expect(manager.page.locator(".facts").first).to_contain_text("EUR")
     await manager.check("exchange-agreed")
     totals = await manager.open("/exchanges")
     await expect(totals.locator(".totals")).to_contain_text("Agreed")

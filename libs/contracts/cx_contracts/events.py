@@ -216,6 +216,13 @@ class NotificationKind(StrEnum):
     MATCH_PROPOSAL_VISITOR = "match-proposal-visitor"
     MATCH_PROPOSAL_HOST = "match-proposal-host"
     DIGEST = "digest"
+    # A step of an exchange, told to the side(s) it concerns (docs/notifier.md says who hears of which step).
+    EXCHANGE_REQUESTED = "exchange-requested"
+    EXCHANGE_ACCEPTED = "exchange-accepted"
+    EXCHANGE_DECLINED = "exchange-declined"
+    EXCHANGE_WITHDRAWN = "exchange-withdrawn"
+    EXCHANGE_AGREED = "exchange-agreed"
+    EXCHANGE_COMPLETED = "exchange-completed"
 
 
 _PROPOSAL_RECIPIENT = {
@@ -241,6 +248,9 @@ class NotificationSent(Event):
     kind: NotificationKind = Field(description="What the notification told the recipient.")
     match_run_id: UUID | None = Field(
         default=None, description="The matching run a proposal is about; required for match proposals."
+    )
+    exchange_id: UUID | None = Field(
+        default=None, description="The exchange a step's notification is about; set for the exchange-* kinds."
     )
     sent_at: UtcDatetime = Field(description="When the mail relay accepted the message, ISO 8601 in UTC.")
 

@@ -81,6 +81,11 @@ class GrantReason(StrEnum):
     DISTANCE_UNKNOWN = "distance-unknown"  # a city could not be located: halved as for a short distance
 
 
+def euros(cents: int) -> str:
+    """An amount as pages and mails show it: EUR 2,700.00."""
+    return f"{GRANT_CURRENCY} {cents // 100:,}.{cents % 100:02d}"
+
+
 class Grant(BaseModel):
     """The grant of an exchange, as computed when both partnerships confirmed it (no personal data)."""
 

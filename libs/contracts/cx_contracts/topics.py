@@ -73,4 +73,5 @@ class ConsumerGroups:
     APPLICATIONS_MATCHES = "cx-applications.match-found"
     MATCHER_VISITORS = "cx-matcher.visitor-answers"
     NOTIFIER_MATCHES = "cx-notifier.match-found"
+    NOTIFIER_EXCHANGES = "cx-notifier.exchange-events"
     EXCHANGES_MATCHES = "cx-exchanges.match-found"

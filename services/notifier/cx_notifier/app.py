@@ -20,6 +20,7 @@ from cx_notifier.adapters.smtp import SmtpRelay
 from cx_notifier.adapters.templates import MailTemplates
 from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.proposals import Links
+from cx_notifier.entrypoints.exchange_events import register_exchange_events
 from cx_notifier.entrypoints.http import status_router
 from cx_notifier.entrypoints.match_found import register_match_found
 from cx_notifier.handlers.composing import MailComposer
@@ -28,8 +29,9 @@ from cx_notifier.settings import Settings
 
 TITLE = "ClusterXchange notifier"
 DESCRIPTION = (
-    "Mails both parties of every match run, at most once per (match run, recipient), from a ledger in "
-    "MongoDB; publishes NotificationSent for every mail sent. Its only public route is the ledger's counts."
+    "Mails both parties of every match run, at most once per (match run, recipient), and each step of an "
+    "exchange to the sides it concerns, once per (exchange, revision, recipient), from a ledger in MongoDB; "
+    "publishes NotificationSent for every mail sent. Its only public route is the ledger's counts."
 )
 
 
@@ -93,6 +95,7 @@ def build(settings: Settings) -> NotifierParts:
         resume_after_s=settings.resume_after_s,
     )
     register_match_found(parts.broker, settings, notifier)
+    register_exchange_events(parts.broker, settings, notifier)
     return NotifierParts(service=parts, ledger=ledger, relay=relay, contacts=contacts, notifier=notifier)
 
 

@@ -98,11 +98,6 @@ REPORT = Questionnaire(
 )
 
 
-def money(cents: int) -> str:
-    """An amount in euros as a page shows it: EUR 2,700.00."""
-    return f"EUR {cents // 100:,}.{cents % 100:02d}"
-
-
 def grant_reasons(grant: Mapping[str, Any]) -> list[str]:
     """Why a grant is what it is, in words."""
     return [
