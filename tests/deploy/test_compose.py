@@ -213,7 +213,7 @@ def test_each_service_starts_after_kafka_mongodb_and_the_topics_are_ready(servic
     assert deps.get("topics") == "service_completed_successfully"
 
 
-def test_the_exchanges_service_reads_records_and_contacts_from_the_services_that_own_them_and_starts_after_them() -> None:
+def test_the_exchanges_service_reads_records_and_contacts_from_their_owners_and_starts_after_them() -> None:
     env = environment("exchanges")
     assert urlsplit(env["CX_EXCHANGES_CATALOGUE_URL"]).hostname == "catalogue"
     assert urlsplit(env["CX_EXCHANGES_APPLICATIONS_URL"]).hostname == "applications"
