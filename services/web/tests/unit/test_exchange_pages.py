@@ -68,7 +68,7 @@ def rendered(template: str, **context: Any) -> str:
     return TEMPLATES.get_template(template).render({**common, **context})
 
 
-def exchange_page(document: dict[str, Any]) -> str:
+def exchange_page(document: dict[str, Any], *, is_manager: bool = False) -> str:
     from cx_web.domain.exchanges import ACCEPTANCE, DECLINE
 
     return rendered(
@@ -81,7 +81,7 @@ def exchange_page(document: dict[str, Any]) -> str:
         forms={},
         acceptance=ACCEPTANCE,
         decline=DECLINE,
-        is_manager=False,
+        is_manager=is_manager,
     )
 
 
@@ -174,3 +174,10 @@ def test_the_list_puts_the_requests_waiting_for_the_host_first_with_the_totals()
 
     assert "Requests waiting for your answer (1)" in page and "Other exchanges (1)" in page
     assert "EUR 1,350.00" in page
+
+
+def test_a_manager_confirms_for_the_side_its_partnership_validates_and_withdraws_nothing() -> None:
+    page = exchange_page(view("accepted", yours="host"), is_manager=True)
+
+    assert "your partnership validates the host side" in page
+    assert "Confirm the Commitment to Quality" in page and "/withdraw" not in page
