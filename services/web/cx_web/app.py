@@ -89,10 +89,11 @@ def create_app(settings: Settings | None = None, api: HttpPlatformApi | None = N
         version=__version__,
         description="Server-rendered pages of the platform (not an API: no OpenAPI document is published).",
         registry=registry,
+        # Not the exchanges service: its pages answer "try again shortly" while it is down, and the catalogue,
+        # the questionnaires and the matches stay served.
         readiness={
             "catalogue": lambda: api.reachable("catalogue"),
             "applications": lambda: api.reachable("applications"),
-            "exchanges": lambda: api.reachable("exchanges"),
         },
         max_request_bytes=settings.max_request_bytes,
         lifespan=lifespan,
