@@ -10,7 +10,7 @@
 # writes /etc/nginx's site configuration and never touches the system nginx service. Missing nginx or
 # envsubst are installed from Debian's packages when running as root.
 # Settings (environment): CX_GATEWAY_LISTEN (127.0.0.1:8080), CX_GATEWAY_<SERVICE>_UPSTREAM (catalogue,
-# applications, matcher: 127.0.0.1:8101..8103; web: 127.0.0.1:8105), the per-client rate limits
+# applications, matcher: 127.0.0.1:8101..8103; exchanges: 127.0.0.1:8106; web: 127.0.0.1:8105), the per-client rate limits
 # CX_GATEWAY_WRITE_RATE / CX_GATEWAY_WRITE_BURST (10r/s, 40) and CX_GATEWAY_PREVIEW_RATE /
 # CX_GATEWAY_PREVIEW_BURST (2r/s, 10), CX_GATEWAY_STATE_DIR (.infra/gateway).
 set -euo pipefail
@@ -27,6 +27,7 @@ export CX_GATEWAY_LISTEN="${CX_GATEWAY_LISTEN:-127.0.0.1:8080}"
 export CX_GATEWAY_CATALOGUE_UPSTREAM="${CX_GATEWAY_CATALOGUE_UPSTREAM:-127.0.0.1:8101}"
 export CX_GATEWAY_APPLICATIONS_UPSTREAM="${CX_GATEWAY_APPLICATIONS_UPSTREAM:-127.0.0.1:8102}"
 export CX_GATEWAY_MATCHER_UPSTREAM="${CX_GATEWAY_MATCHER_UPSTREAM:-127.0.0.1:8103}"
+export CX_GATEWAY_EXCHANGES_UPSTREAM="${CX_GATEWAY_EXCHANGES_UPSTREAM:-127.0.0.1:8106}"
 export CX_GATEWAY_WEB_UPSTREAM="${CX_GATEWAY_WEB_UPSTREAM:-127.0.0.1:8105}"
 export CX_GATEWAY_WRITE_RATE="${CX_GATEWAY_WRITE_RATE:-10r/s}"
 export CX_GATEWAY_WRITE_BURST="${CX_GATEWAY_WRITE_BURST:-40}"
@@ -36,7 +37,7 @@ export CX_GATEWAY_ACCESS_LOG="${CX_GATEWAY_ACCESS_LOG:-$STATE/access.log}"
 # Only these are substituted, so nginx's own $variables survive envsubst (single quotes on purpose).
 # shellcheck disable=SC2016
 TEMPLATE_VARS='${CX_GATEWAY_LISTEN} ${CX_GATEWAY_CATALOGUE_UPSTREAM} ${CX_GATEWAY_APPLICATIONS_UPSTREAM}
-${CX_GATEWAY_MATCHER_UPSTREAM} ${CX_GATEWAY_WEB_UPSTREAM} ${CX_GATEWAY_WRITE_RATE} ${CX_GATEWAY_WRITE_BURST}
+${CX_GATEWAY_MATCHER_UPSTREAM} ${CX_GATEWAY_EXCHANGES_UPSTREAM} ${CX_GATEWAY_WEB_UPSTREAM} ${CX_GATEWAY_WRITE_RATE} ${CX_GATEWAY_WRITE_BURST}
 ${CX_GATEWAY_PREVIEW_RATE} ${CX_GATEWAY_PREVIEW_BURST} ${CX_GATEWAY_ACCESS_LOG}'
 
 log() { echo "gateway: $*" >&2; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Start or stop the development issuer, the Python services (the four of the platform and the web pages)
+# Start or stop the development issuer, the Python services (the five of the platform and the web pages)
 # and the nginx gateway on loopback, without Docker.
 #   deploy/local/services.sh start|stop|status
 # Logs and pid files live in .run/ (git-ignored). Each service's port is its settings' default; the services
@@ -9,9 +9,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUN_DIR="${CX_RUN_DIR:-$ROOT/.run}"
 PY="$ROOT/.venv/bin/python"
-SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104 web:8105)
+SERVICES=(catalogue:8101 applications:8102 matcher:8103 notifier:8104 exchanges:8106 web:8105)
 ISSUER_PORT=8090
 export CX_DEV_ISSUER_KEY_FILE="${CX_DEV_ISSUER_KEY_FILE:-$RUN_DIR/dev-issuer/signing-key.pem}"
+# Development and tests only: a date written here is the exchanges service's today (absent: the real date), so a
+# demo or a browser test can move past an exchange's end date to file its report.
+export CX_EXCHANGES_CLOCK_FILE="${CX_EXCHANGES_CLOCK_FILE:-$RUN_DIR/exchanges-today}"
 mkdir -p "$RUN_DIR"
 
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

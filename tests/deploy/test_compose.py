@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 STACK = COMPOSE["services"]
 
-OURS = ("catalogue", "applications", "matcher", "notifier")
+OURS = ("catalogue", "applications", "matcher", "notifier", "exchanges")
 # The web pages: built here like the four, but they hold no store and no broker (they call the APIs).
 PAGES = ("web",)
 BUILT = OURS + PAGES
-ROUTED = ("catalogue", "applications", "matcher", "web")
+ROUTED = ("catalogue", "applications", "matcher", "exchanges", "web")
 INFRASTRUCTURE = ("kafka", "mongo", "mailpit", "keycloak", "gateway")
-SIGNING_IN = ("catalogue", "applications")  # the services that accept people's tokens (SignInSettings)
+SIGNING_IN = ("catalogue", "applications", "exchanges")  # the services that accept people's tokens (SignInSettings)
 ONE_SHOT = ("topics",)
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 GATEWAY_TEMPLATE = ROOT / "services/gateway/nginx/templates/default.conf.template"
@@ -81,7 +81,7 @@ def compose_settings(service: str) -> list[tuple[str, str]]:
     ]
 
 
-def test_the_stack_has_the_infrastructure_our_four_services_the_web_pages_and_the_topic_setup() -> None:
+def test_the_stack_has_the_infrastructure_our_five_services_the_web_pages_and_the_topic_setup() -> None:
     assert set(STACK) == set(BUILT) | set(INFRASTRUCTURE) | set(ONE_SHOT)
 
 
@@ -174,7 +174,8 @@ def test_the_web_pages_call_the_services_apis_and_start_after_them() -> None:
     env = environment("web")
     assert urlsplit(env["CX_WEB_CATALOGUE_URL"]).hostname == "catalogue"
     assert urlsplit(env["CX_WEB_APPLICATIONS_URL"]).hostname == "applications"
-    assert depends_on("web") == {s: "service_healthy" for s in ("keycloak", "catalogue", "applications")}
+    assert urlsplit(env["CX_WEB_EXCHANGES_URL"]).hostname == "exchanges"
+    assert depends_on("web") == {s: "service_healthy" for s in ("keycloak", "catalogue", "applications", "exchanges")}
     assert env["CX_WEB_OIDC_ISSUER"] == environment("catalogue")["CX_CATALOGUE_OIDC_ISSUER"], "one issuer for all"
 
 
@@ -210,6 +211,15 @@ def test_each_service_starts_after_kafka_mongodb_and_the_topics_are_ready(servic
     assert deps.get("kafka") == "service_healthy"
     assert deps.get("mongo") == "service_healthy"
     assert deps.get("topics") == "service_completed_successfully"
+
+
+def test_the_exchanges_service_reads_records_and_contacts_from_their_owners_and_starts_after_them() -> None:
+    env = environment("exchanges")
+    assert urlsplit(env["CX_EXCHANGES_CATALOGUE_URL"]).hostname == "catalogue"
+    assert urlsplit(env["CX_EXCHANGES_APPLICATIONS_URL"]).hostname == "applications"
+    deps = depends_on("exchanges")
+    assert deps.get("catalogue") == deps.get("applications") == "service_healthy"
+    assert "CX_EXCHANGES_CLOCK_FILE" not in env, "production takes the real date"
 
 
 def test_the_notifier_starts_after_the_mail_sink_and_the_services_it_asks_for_contacts() -> None:

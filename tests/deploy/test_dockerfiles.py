@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("catalogue", "applications", "matcher", "notifier", "web")
+SERVICES = ("catalogue", "applications", "matcher", "notifier", "exchanges", "web")
 WORKSPACE_MEMBERS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
 
 

@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "services/gateway/nginx/templates/default.conf.template"
 TEMPLATE = TEMPLATE_PATH.read_text()
 GATEWAY_SH = ROOT / "deploy/gateway/gateway.sh"
-PUBLIC_APIS = ("catalogue", "applications")
-UPSTREAMS = ("catalogue", "applications", "matcher", "web")
+PUBLIC_APIS = ("catalogue", "applications", "exchanges")
+UPSTREAMS = ("catalogue", "applications", "matcher", "exchanges", "web")
 SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy")
 # What people and other systems may not reach through the gateway: internal and operational routes.
 NOT_ROUTED = (
     "/internal/contacts/hosts/00000000-0000-0000-0000-000000000000",
+    "/internal/records/applications/00000000-0000-0000-0000-000000000000",
     "/api/matcher/status",
     "/api/notifier/status",
     "/readyz",
@@ -209,7 +210,7 @@ class StandInService(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[tuple[int, list[tuple[str, str, dict[str, str]]]]]:
-    """One stand-in answering for the catalogue, the applications and the web service."""
+    """One stand-in answering for the catalogue, the applications, the exchanges and the web service."""
     StandInService.seen = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), StandInService)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -230,6 +231,7 @@ def local_gateway(tmp_path_factory: pytest.TempPathFactory, stand_in: tuple[int,
         "CX_GATEWAY_LISTEN": f"127.0.0.1:{port}",
         "CX_GATEWAY_CATALOGUE_UPSTREAM": service,
         "CX_GATEWAY_APPLICATIONS_UPSTREAM": service,
+        "CX_GATEWAY_EXCHANGES_UPSTREAM": service,
         "CX_GATEWAY_WEB_UPSTREAM": service,
         # Nothing listens here: the matcher stands for a service that is down.
         "CX_GATEWAY_MATCHER_UPSTREAM": f"127.0.0.1:{free_port()}",

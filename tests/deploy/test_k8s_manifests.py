@@ -15,7 +15,7 @@ from cx_contracts.topics import EVENT_TOPICS, VISITOR_ANSWERS, ConsumerGroups
 pytestmark = pytest.mark.unit
 
 K8S = Path(__file__).resolve().parents[2] / "deploy/k8s"
-SERVICES = ("catalogue", "applications", "matcher", "notifier", "web")
+SERVICES = ("catalogue", "applications", "matcher", "notifier", "exchanges", "web")
 # The secrets each service reads: the web pages hold no store and no internal token, but sign their sessions.
 SECRET_SETTINGS = {service: ("INTERNAL_TOKEN", "MONGO_URL") for service in SERVICES} | {"web": ("SESSION_SECRET",)}
 KUSTOMIZATION = yaml.safe_load((K8S / "kustomization.yaml").read_text())
@@ -152,7 +152,7 @@ def test_every_cx_variable_a_deployment_passes_is_one_of_its_services_settings(s
     assert stray == [], f"{service} is given variables no setting of it reads: {stray}"
 
 
-@pytest.mark.parametrize("service", ("catalogue", "applications"))
+@pytest.mark.parametrize("service", ("catalogue", "applications", "exchanges"))
 def test_the_services_that_accept_tokens_are_told_the_production_issuer_and_audience(service: str) -> None:
     env = {e["name"]: e for e in container(service)["env"]}
     prefix = settings_class(service).model_config["env_prefix"]
@@ -163,10 +163,18 @@ def test_the_services_that_accept_tokens_are_told_the_production_issuer_and_audi
     assert issuer.startswith("https://") and "127.0.0.1" not in issuer, "never the development issuer"
 
 
+def test_the_exchanges_service_reads_the_records_of_the_services_that_own_them_by_their_service_names() -> None:
+    env = {e["name"]: e for e in container("exchanges")["env"]}
+    assert env["CX_EXCHANGES_CATALOGUE_URL"]["value"] == "http://catalogue:8101"
+    assert env["CX_EXCHANGES_APPLICATIONS_URL"]["value"] == "http://applications:8102"
+    assert "CX_EXCHANGES_CLOCK_FILE" not in env, "production takes the real date"
+
+
 def test_the_web_pages_reach_the_apis_by_their_service_names_and_every_config_key_exists() -> None:
     env = {e["name"]: e for e in container("web")["env"]}
     assert env["CX_WEB_CATALOGUE_URL"]["value"] == "http://catalogue:8101"
     assert env["CX_WEB_APPLICATIONS_URL"]["value"] == "http://applications:8102"
+    assert env["CX_WEB_EXCHANGES_URL"]["value"] == "http://exchanges:8106"
     (config,) = [d for d in ALL_DOCUMENTS if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "cx-platform"]
     for variable in env.values():
         key = variable.get("valueFrom", {}).get("configMapKeyRef", {}).get("key")

@@ -1,9 +1,10 @@
 """ClusterXchange wire types: questionnaire, HTTP documents, events, topics. No I/O.
 
 Modules: `vocabulary` (closed lists), `scalars` (checked text, codes, addresses, dates), `questionnaire`
-(organisation, contact, answers), `api` (HTTP documents), `events` (the Kafka events), `codec` (events as
-Kafka records: key, value, headers, parsing), `upcasters` (older payloads lifted to the current schema),
-`traceparent`, `topics`, `schemas` (JSON Schema snapshots), `examples` (valid fixtures).
+(organisation, contact, answers), `api` (HTTP documents), `exchange` (an exchange's states, grant and HTTP
+documents), `events` (the Kafka events), `codec` (events as Kafka records: key, value, headers, parsing),
+`upcasters` (older payloads lifted to the current schema), `traceparent`, `topics`, `schemas` (JSON Schema
+snapshots), `examples` (valid fixtures).
 
 The names below are the package's public front door; each is re-exported (`X as X`) from its module.
 """
@@ -17,6 +18,7 @@ from cx_contracts.api import HostEntryCreate as HostEntryCreate
 from cx_contracts.api import HostEntryCreated as HostEntryCreated
 from cx_contracts.api import HostEntryPublic as HostEntryPublic
 from cx_contracts.api import HostEntryUpdate as HostEntryUpdate
+from cx_contracts.api import RecordFacts as RecordFacts
 from cx_contracts.codec import EventHeaders as EventHeaders
 from cx_contracts.codec import event_headers as event_headers
 from cx_contracts.codec import event_key as event_key
@@ -29,6 +31,13 @@ from cx_contracts.errors import ContractError as ContractError
 from cx_contracts.events import AnyEvent as AnyEvent
 from cx_contracts.events import Envelope as Envelope
 from cx_contracts.events import Event as Event
+from cx_contracts.events import ExchangeAccepted as ExchangeAccepted
+from cx_contracts.events import ExchangeAgreed as ExchangeAgreed
+from cx_contracts.events import ExchangeCompleted as ExchangeCompleted
+from cx_contracts.events import ExchangeDeclined as ExchangeDeclined
+from cx_contracts.events import ExchangeRequested as ExchangeRequested
+from cx_contracts.events import ExchangeStep as ExchangeStep
+from cx_contracts.events import ExchangeWithdrawn as ExchangeWithdrawn
 from cx_contracts.events import HostAnswersSubmitted as HostAnswersSubmitted
 from cx_contracts.events import HostAnswersWithdrawn as HostAnswersWithdrawn
 from cx_contracts.events import HostMatch as HostMatch
@@ -39,6 +48,8 @@ from cx_contracts.events import VisitorAnswersSubmitted as VisitorAnswersSubmitt
 from cx_contracts.events import VisitorAnswersWithdrawn as VisitorAnswersWithdrawn
 from cx_contracts.events import Withdrawal as Withdrawal
 from cx_contracts.events import WithdrawalReason as WithdrawalReason
+from cx_contracts.exchange import ExchangeState as ExchangeState
+from cx_contracts.exchange import Grant as Grant
 from cx_contracts.questionnaire import Contact as Contact
 from cx_contracts.questionnaire import DateRange as DateRange
 from cx_contracts.questionnaire import DateRangeState as DateRangeState

@@ -162,6 +162,27 @@ class ContactCard(BaseModel):
     languages: list[str] = Field(default_factory=list, description="Languages the organisation works in, ISO 639-1.")
 
 
+class RecordFacts(BaseModel):
+    """Internal: what another service needs to know of a host entry or an application (GET /internal/records/...).
+
+    Who owns it, which partnership validates it, the organisation, the answers, and whether it is still active;
+    never the contact. The exchanges service reads it to check a request against both sides' answers and to know
+    whose the two sides are. Served only to callers holding the internal service token; unknown ids are a 404,
+    a withdrawn record answers with `active` false.
+    """
+
+    model_config = READ_MODEL
+
+    id: UUID = Field(description="The host_id or application_id.")
+    kind: Literal["host", "visitor"] = Field(description="Whether this is a host entry or an application.")
+    owner: str = Field(description="Id of the organisation that owns the record (the `organisation` of its tokens).")
+    partnership: str | None = Field(description="The partnership that validates the organisation.")
+    organisation: OrganisationState = Field(description="The organisation.")
+    answers: HostAnswersState | VisitorAnswersState = Field(description="The current answers.")
+    revision: int = Field(ge=1, description="Revision of the record.")
+    active: bool = Field(description="False once the owner withdrew the record.")
+
+
 class PageQuery(BaseModel):
     """Which page of a list to read: `page` from 1, `page_size` entries on each."""
 

@@ -148,16 +148,22 @@ def read_event_headers(headers: HeaderInput) -> EventHeaders:
 
 
 class _Carried(NamedTuple):
-    """What a record read from `where` may be: its event (with a value) and its tombstone descriptor."""
+    """What a record read from `where` may be: its events (with a value) and its tombstone descriptor."""
 
     where: str
-    event: type[ValueEvent] | None
+    events: tuple[type[ValueEvent], ...]
     withdrawal: type[Tombstone] | None
 
     @property
     def event_types(self) -> list[str]:
-        """The event types such a record may have, the one with a value first."""
-        return [c.EVENT_TYPE for c in (self.event, self.withdrawal) if c is not None]
+        """The event types such a record may have, those with a value first."""
+        return [c.EVENT_TYPE for c in (*self.events, self.withdrawal) if c is not None]
+
+    def event_class(self, event_type: str | None) -> type[ValueEvent] | None:
+        """The event a value of `event_type` is (the topic's first event when the record does not say)."""
+        if event_type is None:
+            return self.events[0] if self.events else None
+        return next((c for c in self.events if c.EVENT_TYPE == event_type), None)
 
 
 def _contract_topic(name: str, topics: Mapping[str, TopicEvents]) -> str | None:
@@ -172,13 +178,15 @@ def _contract_topic(name: str, topics: Mapping[str, TopicEvents]) -> str | None:
 def _carried(topic_or_type: str, topics: Mapping[str, TopicEvents]) -> _Carried:
     topic = _contract_topic(topic_or_type, topics)
     if topic is not None:
-        return _Carried(topic, *topics[topic])
+        carried = topics[topic]
+        return _Carried(topic, carried.values, carried.withdrawal)
     for carried in topics.values():
-        if carried.event.EVENT_TYPE == topic_or_type:
-            return _Carried(topic_or_type, carried.event, None)
+        for event in carried.values:
+            if event.EVENT_TYPE == topic_or_type:
+                return _Carried(topic_or_type, (event,), None)
         if carried.withdrawal is not None and carried.withdrawal.EVENT_TYPE == topic_or_type:
-            return _Carried(topic_or_type, None, carried.withdrawal)
-    event_types = [c.EVENT_TYPE for carried in topics.values() for c in carried if c is not None]
+            return _Carried(topic_or_type, (), carried.withdrawal)
+    event_types = [c.EVENT_TYPE for carried in topics.values() for c in carried.classes]
     known = ", ".join(sorted(topics) + sorted(event_types))
     raise ContractError(f"unknown topic or event type {topic_or_type!r}; known: {known}")
 
@@ -220,8 +228,8 @@ def parse_event(
 def _parse_value(
     carried: _Carried, value: bytes | str, meta: EventHeaders, key_text: str | None, upcasters: Upcasters
 ) -> ValueEvent:
-    where, event_class, _ = carried
-    if event_class is None:
+    where = carried.where
+    if not carried.events:
         raise ContractError(f"{where}: a {carried.event_types[0]} record carries no value (a tombstone)")
     try:
         payload = json.loads(value)
@@ -235,10 +243,12 @@ def _parse_value(
         raise ContractError(
             f"{where}: header event_type {meta.event_type!r} differs from payload {payload['event_type']!r}"
         )
-    event_type = declared.pop() if declared else event_class.EVENT_TYPE
-    if event_type != event_class.EVENT_TYPE:
+    event_class = carried.event_class(declared.pop() if declared else None)
+    if event_class is None:
         allowed = ", ".join(carried.event_types)
-        raise ContractError(f"{where}: event type {event_type!r} does not belong here (expected {allowed})")
+        found = payload.get("event_type") or meta.event_type
+        raise ContractError(f"{where}: event type {found!r} does not belong here (expected {allowed})")
+    event_type = event_class.EVENT_TYPE
 
     # The payload is the source of truth; headers only fill what an older or sloppier producer left out.
     payload["event_type"] = event_type

@@ -12,6 +12,7 @@ about it travels in headers and is read back as a `HostAnswersWithdrawn` / `Visi
 
 from __future__ import annotations
 
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated, ClassVar, Final, Literal, NamedTuple, TypeAlias
 from uuid import UUID, uuid4
@@ -19,9 +20,11 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
+from cx_contracts.exchange import ExchangeState, Grant, Side
+from cx_contracts.questionnaire import DateRangeState, HostAnswersState, OrganisationState, VisitorAnswersState
 from cx_contracts.scalars import UtcDatetime, utc_now
-from cx_contracts.topics import HOST_ANSWERS, MATCH_FOUND, NOTIFICATION_SENT, VISITOR_ANSWERS
+from cx_contracts.topics import EXCHANGE_EVENTS, HOST_ANSWERS, MATCH_FOUND, NOTIFICATION_SENT, VISITOR_ANSWERS
+from cx_contracts.vocabulary import ExchangeFormat
 
 HOST_ANSWERS_SUBMITTED: Final = "host-answers-submitted"
 HOST_ANSWERS_WITHDRAWN: Final = "host-answers-withdrawn"
@@ -29,6 +32,12 @@ VISITOR_ANSWERS_SUBMITTED: Final = "visitor-answers-submitted"
 VISITOR_ANSWERS_WITHDRAWN: Final = "visitor-answers-withdrawn"
 MATCH_FOUND_EVENT: Final = "match-found"
 NOTIFICATION_SENT_EVENT: Final = "notification-sent"
+EXCHANGE_REQUESTED: Final = "exchange-requested"
+EXCHANGE_ACCEPTED: Final = "exchange-accepted"
+EXCHANGE_DECLINED: Final = "exchange-declined"
+EXCHANGE_WITHDRAWN: Final = "exchange-withdrawn"
+EXCHANGE_AGREED: Final = "exchange-agreed"
+EXCHANGE_COMPLETED: Final = "exchange-completed"
 
 MAX_MATCHES = 100
 MAX_EXPLANATION_CRITERIA = 20
@@ -176,6 +185,12 @@ class MatchFound(Event):
         description="Ranked hosts, best first: ranks 1..n in list order, each host once. Empty when no host fits.",
     )
 
+    @property
+    def run_order(self) -> str:
+        """A text that sorts runs the way they happened: UTC time to the microsecond, then the run id (a consumer
+        keeping an application's latest run keeps the one whose order is greatest)."""
+        return f"{self.occurred_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{self.match_run_id}"
+
     @field_validator("matches")
     @classmethod
     def _ranks_run_from_one(cls, matches: list[HostMatch]) -> list[HostMatch]:
@@ -201,6 +216,13 @@ class NotificationKind(StrEnum):
     MATCH_PROPOSAL_VISITOR = "match-proposal-visitor"
     MATCH_PROPOSAL_HOST = "match-proposal-host"
     DIGEST = "digest"
+    # A step of an exchange, told to the side(s) it concerns (docs/notifier.md says who hears of which step).
+    EXCHANGE_REQUESTED = "exchange-requested"
+    EXCHANGE_ACCEPTED = "exchange-accepted"
+    EXCHANGE_DECLINED = "exchange-declined"
+    EXCHANGE_WITHDRAWN = "exchange-withdrawn"
+    EXCHANGE_AGREED = "exchange-agreed"
+    EXCHANGE_COMPLETED = "exchange-completed"
 
 
 _PROPOSAL_RECIPIENT = {
@@ -226,6 +248,9 @@ class NotificationSent(Event):
     kind: NotificationKind = Field(description="What the notification told the recipient.")
     match_run_id: UUID | None = Field(
         default=None, description="The matching run a proposal is about; required for match proposals."
+    )
+    exchange_id: UUID | None = Field(
+        default=None, description="The exchange a step's notification is about; set for the exchange-* kinds."
     )
     sent_at: UtcDatetime = Field(description="When the mail relay accepted the message, ISO 8601 in UTC.")
 
@@ -276,16 +301,138 @@ class VisitorAnswersWithdrawn(Withdrawal):
     application_id: UUID = Field(description="Id of the application withdrawn (the record key).")
 
 
-ValueEvent: TypeAlias = HostAnswersSubmitted | VisitorAnswersSubmitted | MatchFound | NotificationSent
+class ExchangeStep(Event):
+    """A step of an exchange: what every exchange event carries, the exchange's state after the step (event-carried
+    state: the latest record per exchange is enough to rebuild from). No personal data: no message, agenda or
+    report text, no contact."""
+
+    TOPIC: ClassVar[str] = EXCHANGE_EVENTS
+    KEY_FIELD: ClassVar[str] = "exchange_id"
+    STATE: ClassVar[ExchangeState]
+
+    exchange_id: UUID = Field(description="Id of the exchange; the record key.")
+    revision: int = Field(ge=1, description="Revision of the exchange after this step; 1 when requested, +1 a step.")
+    state: ExchangeState = Field(description="Where the exchange stands after this step.")
+    application_id: UUID = Field(description="The visitor's application.")
+    host_id: UUID = Field(description="The host's catalogue entry.")
+    visitor_partnership: str | None = Field(description="The partnership of the visiting organisation.")
+    host_partnership: str | None = Field(description="The partnership of the hosting organisation.")
+    format: ExchangeFormat = Field(description="Physical or virtual.")
+    dates: DateRangeState = Field(description="The days of the exchange, both included.")
+    working_days: int = Field(ge=0, description="Working days of the stay (Monday to Friday), travel excluded.")
+    participants: int = Field(
+        ge=1,
+        description="How many people visit; an accepted exchange takes this much of the "
+        "host's capacity on each of its days.",
+    )
+    grant: Grant | None = Field(default=None, description="The grant, from the agreement on; None before.")
+
+    @field_validator("state")
+    @classmethod
+    def _state_of_the_step(cls, state: ExchangeState) -> ExchangeState:
+        if state is not cls.STATE:
+            raise PydanticCustomError(
+                "exchange_step_state",
+                "A {event} leaves the exchange {expected}, not {state}",
+                {"event": cls.EVENT_TYPE, "expected": cls.STATE.value, "state": state.value},
+            )
+        return state
+
+
+class ExchangeRequested(ExchangeStep):
+    """A visitor asked a host the matcher proposed to it for an exchange."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_REQUESTED
+    STATE: ClassVar[ExchangeState] = ExchangeState.REQUESTED
+
+    event_type: Literal["exchange-requested"] = Field(default=EXCHANGE_REQUESTED, description="Event type.")
+
+
+class ExchangeAccepted(ExchangeStep):
+    """The host accepted (double opt-in): the exchange takes up the host's capacity for its dates, and the
+    visitor organisation's one physical exchange."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_ACCEPTED
+    STATE: ClassVar[ExchangeState] = ExchangeState.ACCEPTED
+
+    event_type: Literal["exchange-accepted"] = Field(default=EXCHANGE_ACCEPTED, description="Event type.")
+
+
+class ExchangeDeclined(ExchangeStep):
+    """The host declined the request."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_DECLINED
+    STATE: ClassVar[ExchangeState] = ExchangeState.DECLINED
+
+    event_type: Literal["exchange-declined"] = Field(default=EXCHANGE_DECLINED, description="Event type.")
+
+
+class ExchangeWithdrawn(ExchangeStep):
+    """One side withdrew before the exchange started: what it booked (if it was accepted) is free again."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_WITHDRAWN
+    STATE: ClassVar[ExchangeState] = ExchangeState.WITHDRAWN
+
+    event_type: Literal["exchange-withdrawn"] = Field(default=EXCHANGE_WITHDRAWN, description="Event type.")
+    withdrawn_by: Side = Field(description="Which side withdrew.")
+    previous_state: ExchangeState = Field(description="Where the exchange stood before (requested, accepted, agreed).")
+
+
+class ExchangeAgreed(ExchangeStep):
+    """Both partnerships confirmed the Commitment to Quality; the grant is computed and carried."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_AGREED
+    STATE: ClassVar[ExchangeState] = ExchangeState.AGREED
+
+    event_type: Literal["exchange-agreed"] = Field(default=EXCHANGE_AGREED, description="Event type.")
+    grant: Grant = Field(description="The grant, computed at the agreement.")
+
+
+class ExchangeCompleted(ExchangeStep):
+    """The visitor filed the closing report after the end date."""
+
+    EVENT_TYPE: ClassVar[str] = EXCHANGE_COMPLETED
+    STATE: ClassVar[ExchangeState] = ExchangeState.COMPLETED
+
+    event_type: Literal["exchange-completed"] = Field(default=EXCHANGE_COMPLETED, description="Event type.")
+    grant: Grant = Field(description="The grant, as computed at the agreement.")
+
+
+ExchangeEvent: TypeAlias = (
+    ExchangeRequested | ExchangeAccepted | ExchangeDeclined | ExchangeWithdrawn | ExchangeAgreed | ExchangeCompleted
+)
+EXCHANGE_STEPS: tuple[type[ExchangeEvent], ...] = (
+    ExchangeRequested,
+    ExchangeAccepted,
+    ExchangeDeclined,
+    ExchangeWithdrawn,
+    ExchangeAgreed,
+    ExchangeCompleted,
+)
+
+
+ValueEvent: TypeAlias = HostAnswersSubmitted | VisitorAnswersSubmitted | MatchFound | NotificationSent | ExchangeEvent
 Tombstone: TypeAlias = HostAnswersWithdrawn | VisitorAnswersWithdrawn
 AnyEvent: TypeAlias = ValueEvent | Tombstone
 
 
 class TopicEvents(NamedTuple):
-    """What one topic carries: its event, and the descriptor of its tombstones if the topic is compacted."""
+    """What one topic carries: its event, the descriptor of its tombstones if the topic is compacted, and the other
+    events it carries when it carries several (the exchange events: every step of an exchange, in order)."""
 
     event: type[ValueEvent]
     withdrawal: type[Tombstone] | None = None
+    others: tuple[type[ValueEvent], ...] = ()
+
+    @property
+    def values(self) -> tuple[type[ValueEvent], ...]:
+        """Every event with a value the topic carries, its first event first."""
+        return (self.event, *self.others)
+
+    @property
+    def classes(self) -> tuple[type[AnyEvent], ...]:
+        """Every event the topic carries, tombstone descriptor included."""
+        return (*self.values, *((self.withdrawal,) if self.withdrawal is not None else ()))
 
 
 TOPIC_EVENTS: dict[str, TopicEvents] = {
@@ -293,8 +440,9 @@ TOPIC_EVENTS: dict[str, TopicEvents] = {
     VISITOR_ANSWERS: TopicEvents(VisitorAnswersSubmitted, VisitorAnswersWithdrawn),
     MATCH_FOUND: TopicEvents(MatchFound),
     NOTIFICATION_SENT: TopicEvents(NotificationSent),
+    EXCHANGE_EVENTS: TopicEvents(ExchangeRequested, others=EXCHANGE_STEPS[1:]),
 }
 
 EVENT_CLASSES: dict[str, type[AnyEvent]] = {
-    cls.EVENT_TYPE: cls for carried in TOPIC_EVENTS.values() for cls in carried if cls is not None
+    cls.EVENT_TYPE: cls for carried in TOPIC_EVENTS.values() for cls in carried.classes
 }

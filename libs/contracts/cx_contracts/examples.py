@@ -14,6 +14,11 @@ from uuid import UUID, uuid4
 
 from cx_contracts.api import ApplicationCreate, HostEntryCreate
 from cx_contracts.events import (
+    ExchangeAgreed,
+    ExchangeCompleted,
+    ExchangeRequested,
+    ExchangeStep,
+    ExchangeWithdrawn,
     HostAnswersSubmitted,
     HostAnswersWithdrawn,
     HostMatch,
@@ -25,6 +30,7 @@ from cx_contracts.events import (
     VisitorAnswersWithdrawn,
     WithdrawalReason,
 )
+from cx_contracts.exchange import Grant
 from cx_contracts.questionnaire import Contact, HostAnswers, Organisation, VisitorAnswers
 from cx_contracts.scalars import utc_now
 
@@ -267,6 +273,7 @@ VISITOR_EXAMPLES: tuple[dict[str, Any], ...] = (
 
 CreateT = TypeVar("CreateT", HostEntryCreate, ApplicationCreate)
 AnswersT = TypeVar("AnswersT", HostAnswers, VisitorAnswers)
+ExchangeStepT = TypeVar("ExchangeStepT", bound=ExchangeStep)
 
 
 @dataclass(frozen=True)
@@ -414,3 +421,36 @@ def notification_sent(
         match_run_id=match_run_id or (None if kind is NotificationKind.DIGEST else uuid4()),
         sent_at=utc_now(),
     )
+
+
+def exchange_step(
+    step: type[ExchangeStepT] | None = None,
+    *,
+    exchange_id: UUID | None = None,
+    revision: int = 1,
+    **overrides: Any,
+) -> ExchangeStepT:
+    """An exchange event of the given step (a request by default): a physical exchange of two visitors for the
+    first week of March 2027, random ids unless given; an agreement or completion carries a full grant."""
+    event_class: Any = step or ExchangeRequested
+    fields: dict[str, Any] = {
+        "exchange_id": exchange_id or uuid4(),
+        "revision": revision,
+        "state": event_class.STATE,
+        "application_id": uuid4(),
+        "host_id": uuid4(),
+        "visitor_partnership": "escp-4x-06",
+        "host_partnership": "escp-4x-01",
+        "format": "physical",
+        "dates": {"start": "2027-03-01", "end": "2027-03-05"},
+        "working_days": 5,
+        "participants": 2,
+    }
+    if event_class in (ExchangeAgreed, ExchangeCompleted):
+        fields["grant"] = Grant(
+            amount_cents=270_000, cap_cents=270_000, halved=False, distance_km=1718.4, host_country="DE", working_days=5
+        )
+    if event_class is ExchangeWithdrawn:
+        fields |= {"withdrawn_by": "visitor", "previous_state": "accepted"}
+    result: ExchangeStepT = event_class.model_validate({**fields, **overrides})
+    return result

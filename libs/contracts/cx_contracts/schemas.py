@@ -26,14 +26,32 @@ from cx_contracts.api import (
     HostEntryCreated,
     HostEntryPublic,
     HostEntryUpdate,
+    RecordFacts,
 )
 from cx_contracts.events import (
+    ExchangeAccepted,
+    ExchangeAgreed,
+    ExchangeCompleted,
+    ExchangeDeclined,
+    ExchangeRequested,
+    ExchangeWithdrawn,
     HostAnswersSubmitted,
     HostAnswersWithdrawn,
     MatchFound,
     NotificationSent,
     VisitorAnswersSubmitted,
     VisitorAnswersWithdrawn,
+)
+from cx_contracts.exchange import (
+    ExchangeAcceptance,
+    ExchangeAgreement,
+    ExchangeCreated,
+    ExchangeDecline,
+    ExchangeReport,
+    ExchangeRequest,
+    ExchangesPage,
+    ExchangeTotals,
+    ExchangeView,
 )
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -53,12 +71,28 @@ SNAPSHOTS: tuple[tuple[type[BaseModel], Mode], ...] = (
     (HostEntryPublic, "serialization"),
     (ApplicationPublic, "serialization"),
     (ContactCard, "serialization"),
+    (RecordFacts, "serialization"),
+    (ExchangeRequest, "validation"),
+    (ExchangeAcceptance, "validation"),
+    (ExchangeDecline, "validation"),
+    (ExchangeAgreement, "validation"),
+    (ExchangeReport, "validation"),
+    (ExchangeCreated, "serialization"),
+    (ExchangeView, "serialization"),
+    (ExchangesPage, "serialization"),
+    (ExchangeTotals, "serialization"),
     (HostAnswersSubmitted, "validation"),
     (HostAnswersWithdrawn, "validation"),
     (VisitorAnswersSubmitted, "validation"),
     (VisitorAnswersWithdrawn, "validation"),
     (MatchFound, "validation"),
     (NotificationSent, "validation"),
+    (ExchangeRequested, "validation"),
+    (ExchangeAccepted, "validation"),
+    (ExchangeDeclined, "validation"),
+    (ExchangeWithdrawn, "validation"),
+    (ExchangeAgreed, "validation"),
+    (ExchangeCompleted, "validation"),
 )
 
 

@@ -261,8 +261,10 @@ def test_each_event_knows_its_topic_and_key() -> None:
 def test_every_event_topic_has_its_event_class_and_the_topic_key_matches() -> None:
     specs = {spec.name: spec for spec in EVENT_TOPICS}
     assert set(TOPIC_EVENTS) == set(specs)
-    for topic, (event_class, tombstone_class) in TOPIC_EVENTS.items():
-        assert event_class.TOPIC == topic and event_class.KEY_FIELD == specs[topic].key
+    for topic, carried in TOPIC_EVENTS.items():
+        for event_class in carried.values:
+            assert event_class.TOPIC == topic and event_class.KEY_FIELD == specs[topic].key
+        tombstone_class = carried.withdrawal
         if tombstone_class is not None:
             assert tombstone_class.TOPIC == topic and tombstone_class.KEY_FIELD == specs[topic].key
             assert specs[topic].config["cleanup.policy"] == "compact"

@@ -11,7 +11,9 @@
 - `DELETE <path>/{id}`: withdraws the record, from the If-Match revision;
 - `GET <list_path>`: the caller's own records (a manager: its partnership's), a page at a time, owner views.
 
-`contacts_router` serves the internal contact look-up the notifier calls at send time. Who the caller is and
+`contacts_router` serves the internal contact look-up the notifier (and the exchanges service, once a host
+accepted) calls at send or view time; `records_router` the internal facts of a record (owner, partnership,
+organisation, answers, whether active) that the exchanges service checks a request against. Who the caller is and
 what it may do is decided by `cx_kit.ownership` (`Ownership`, `read_view`, `contact_for`, `internal_service`).
 """
 
@@ -29,7 +31,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
-from cx_contracts.api import ContactCard, PageQuery
+from cx_contracts.api import ContactCard, PageQuery, RecordFacts
 from cx_kit.aggregate_http import (
     CREATE_PROBLEMS,
     LIST_PROBLEMS,
@@ -44,7 +46,7 @@ from cx_kit.aggregate_http import (
     with_etag,
     written,
 )
-from cx_kit.aggregates import AggregateRecord, IdempotencyKeyReused, OwnedAggregates
+from cx_kit.aggregates import ACTIVE, AggregateRecord, IdempotencyKeyReused, OwnedAggregates
 from cx_kit.ownership import (
     Caller,
     Ownership,
@@ -58,6 +60,7 @@ from cx_kit.ownership import (
 from cx_kit.settings import ServiceSettings
 
 CONTACTS_PREFIX = "/internal/contacts"
+RECORDS_PREFIX = "/internal/records"
 
 Revision = Annotated[int, Depends(expected_revision)]
 Traceparent = Annotated[str, Depends(request_traceparent)]
@@ -352,5 +355,50 @@ def contacts_router(routes: OwnedAggregateRoutes, repository: OwnedAggregates, s
         summary=f"A {lookup.kind}'s contact (internal)",
         description=lookup.description,
         responses={401: {"description": "No or wrong internal token."}, 404: {"description": lookup.missing}},
+    )
+    return router
+
+
+def record_facts(record: AggregateRecord, kind: Literal["host", "visitor"]) -> RecordFacts:
+    """What another service may know of a record: whose it is, its partnership, organisation and answers."""
+    return RecordFacts(
+        id=UUID(record.id),
+        kind=kind,
+        owner=record.owner,
+        partnership=record.partnership,
+        organisation=record.organisation,
+        answers=record.answers,
+        revision=record.revision,
+        active=record.status == ACTIVE,
+    )
+
+
+def records_router(routes: OwnedAggregateRoutes, repository: OwnedAggregates, settings: ServiceSettings) -> APIRouter:
+    """`GET /internal/records/<records>/{id}`: a record's facts (never its contact), for holders of the internal
+    token only; a withdrawn record answers with `active` false."""
+    kind = routes.contact.kind
+    router = APIRouter(prefix=RECORDS_PREFIX, tags=["internal"], dependencies=[Depends(internal_service(settings))])
+
+    async def read_facts(
+        record_id: Annotated[UUID, Path(alias=routes.id_field, description=f"Id of the {routes.what}.")],
+    ) -> RecordFacts:
+        record = await repository.stored(str(record_id))
+        if record is None:
+            raise not_found(routes.what)
+        return record_facts(record, kind)
+
+    router.add_api_route(
+        f"{routes.collection_path}/{{{routes.id_field}}}",
+        read_facts,
+        methods=["GET"],
+        response_model=RecordFacts,
+        name=f"{kind}_record_facts",
+        summary=f"What another service may know of a {routes.what} (internal)",
+        description=f"The {routes.what}'s owner, partnership, organisation, answers and whether it is active; never "
+        "the contact. For the platform's other services only.",
+        responses={
+            401: {"description": "No or wrong internal token."},
+            404: {"description": f"No such {routes.what}."},
+        },
     )
     return router

@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.events import Event
 from cx_kit.aggregate_http import install_handlers
-from cx_kit.aggregate_routes import OwnedAggregateRoutes, contacts_router, owned_aggregate_router
+from cx_kit.aggregate_routes import OwnedAggregateRoutes, contacts_router, owned_aggregate_router, records_router
 from cx_kit.aggregates import OwnedAggregates, prepare_store
 from cx_kit.outbox import BrokerPublisher, OutboxRelay
 from cx_kit.ownership import Ownership
@@ -68,7 +68,8 @@ class OwnedAggregateService(Generic[Repository]):
         self.relay.wake()
 
     def http_app(self, *, title: str, version: str, description: str, routers: Sequence[APIRouter] = ()) -> FastAPI:
-        """The service's app: the owner routes, then `routers`, then the contact look-up; the relay runs with it."""
+        """The service's app: the owner routes, then `routers`, then the internal contact and facts look-ups; the
+        relay runs with it."""
         app: FastAPI = self.parts.http_app(
             title=title,
             version=version,
@@ -77,6 +78,7 @@ class OwnedAggregateService(Generic[Repository]):
                 owned_aggregate_router(self.routes, self.repository, self.ownership, self.settings.partnerships),
                 *routers,
                 contacts_router(self.routes, self.repository, self.settings),
+                records_router(self.routes, self.repository, self.settings),
             ],
             workers=[self.relay],
             on_startup=[self._prepare_store],

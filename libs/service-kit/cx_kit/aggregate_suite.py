@@ -348,6 +348,38 @@ class OwnedAggregateSuite:
         unknown = await client.get(f"{self.contacts_path}/{UNKNOWN}", headers=bearer(SERVICE_TEST_TOKEN))
         assert unknown.status_code == 404
 
+    async def test_another_service_reads_a_records_facts_with_the_internal_token_only_and_never_the_contact(
+        self, service: RunningService
+    ) -> None:
+        client = service.client
+        created = await self.create(client, 3)
+        record_id, internal = created[self.id_field], bearer(SERVICE_TEST_TOKEN)
+        path = f"{self.contacts_path.replace('/internal/contacts', '/internal/records')}/{record_id}"
+        facts = await client.get(path, headers=internal)
+        assert facts.status_code == 200, facts.text
+        body = facts.json()
+        owner = jwt.decode(self.owner(3)["Authorization"].split()[1], options={"verify_signature": False})
+        assert body == {
+            "id": record_id,
+            "kind": self.contact_kind,
+            "owner": owner["organisation"],
+            "partnership": self.payload(3)["partnership"],
+            "organisation": self.payload(3)["organisation"],
+            "answers": self.payload(3)["answers"],
+            "revision": 1,
+            "active": True,
+        }
+        assert self.payload(3)["contact"]["email"] not in facts.text
+        for headers in ({}, bearer("wrong-token"), self.owner(3)):
+            assert (await client.get(path, headers=headers)).status_code == 401
+        assert (
+            await client.delete(self.record_path(record_id), headers={**self.owner(3), "If-Match": '"1"'})
+        ).status_code == 204
+        withdrawn = (await client.get(path, headers=internal)).json()
+        assert withdrawn["active"] is False and withdrawn["revision"] == 2
+        unknown = path.replace(record_id, UNKNOWN)
+        assert (await client.get(unknown, headers=internal)).status_code == 404
+
     async def test_responses_holding_the_contact_are_never_cached(self, service: RunningService) -> None:
         owner = self.owner(1)
         response = await service.client.post(self.path, json=self.payload(1), headers=owner)

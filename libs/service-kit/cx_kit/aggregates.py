@@ -292,6 +292,11 @@ class OwnedAggregates:
         document = await self._collection.find_one({"_id": aggregate_id, "status": ACTIVE})
         return None if document is None else AggregateRecord.from_document(document)
 
+    async def stored(self, aggregate_id: str) -> AggregateRecord | None:
+        """The record `aggregate_id` whether active or withdrawn (for another service's look-up of its facts)."""
+        document = await self._collection.find_one({"_id": aggregate_id}, projection={OUTBOX_FIELD: 0, LEASE_FIELD: 0})
+        return None if document is None else AggregateRecord.from_document(document)
+
     async def get_owned(self, aggregate_id: str, owner: str) -> AggregateRecord | None:
         """The active record `aggregate_id` if `owner` owns it; None otherwise (someone else's is not found)."""
         document = await self._collection.find_one({"_id": aggregate_id, "owner": owner, "status": ACTIVE})

@@ -12,9 +12,11 @@ import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from io import StringIO
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+import yaml
 from faststream.specification import AsyncAPI
 
 from cx_kit.settings import ServiceSettings
@@ -30,8 +32,18 @@ def openapi_text(app: Any) -> str:
 
 
 def asyncapi_text(broker: Any, *, title: str, version: str, description: str | None = None) -> str:
-    """The broker's AsyncAPI 3.0 document (its subscribers and publishers) as YAML."""
-    return AsyncAPI(broker, title=title, version=version, description=description).to_specification().to_yaml()
+    """The broker's AsyncAPI 3.0 document (its subscribers and publishers) as YAML, its channels, operations
+    and messages in name order."""
+    document = AsyncAPI(broker, title=title, version=version, description=description).to_specification().to_jsonable()
+    # The broker keeps several publishers of one topic (the exchange events) in an order that changes with the
+    # hash seed; sorted, the committed document is the same on every run.
+    for section in (document, document.get("components", {})):
+        for name in ("channels", "operations", "messages", "schemas"):
+            if isinstance(section.get(name), dict):
+                section[name] = dict(sorted(section[name].items()))
+    text = StringIO(newline="\n")
+    yaml.dump(document, text, sort_keys=False)
+    return text.getvalue()
 
 
 def stale_documents(documents: Mapping[Path, str]) -> list[Path]:

@@ -49,7 +49,9 @@ from tenacity import (
     wait_fixed,
 )
 
+from cx_contracts.codec import parse_event
 from cx_contracts.errors import ContractError
+from cx_contracts.events import AnyEvent
 from cx_contracts.topics import TopicSpec, dead_letter_topic
 
 logger = logging.getLogger(__name__)
@@ -225,6 +227,24 @@ class DeadLetterMiddleware(BaseMiddleware):
             },
         )
         return True  # handled: the subscriber commits and moves on
+
+
+def contract_decoder(*accepted: type[AnyEvent]) -> Callable[..., Awaitable[AnyEvent]]:
+    """A subscriber's decoder that reads each record with the contract's own reader (headers, upcasters, the key
+    checked against the payload) and accepts only the events `accepted`; anything else is a ContractError, which
+    the dead-letter middleware sends to `<topic>.dlq` at once."""
+    names = ", ".join(event.EVENT_TYPE for event in accepted)
+
+    async def decode(message: Any, original_decoder: Any = None) -> AnyEvent:
+        record = message.raw_message
+        if isinstance(record, tuple):  # only a batch subscriber gets several; the platform reads one by one
+            raise TypeError("a contract subscriber takes one record at a time")
+        event = parse_event(record.topic, record.value, record.headers, key=record.key)
+        if not isinstance(event, accepted):
+            raise ContractError(f"{record.topic}: expected {names}, got {event.event_type}")
+        return event
+
+    return decode
 
 
 async def publish_dead_letter(

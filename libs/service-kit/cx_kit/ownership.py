@@ -9,6 +9,9 @@ verified e-mail. `cx_kit.tokens` says whether the token is genuine; this module 
   where records are private, and reads as its public view where they are public (the catalogue);
 - a manager of partnership P reads the records whose partnership is P, in the owner's view, and changes
   nothing (403); records of other partnerships are not found (404) to it; it creates nothing;
+- a record with two sides (an exchange: the visiting and the hosting organisation) is read by the organisations
+  owning either side and the managers of either side's partnership; `own_sides` and `overseen_sides` say which
+  sides a caller acts for, and the service decides which steps each side takes;
 - a token that is missing, malformed, wrongly signed, of another issuer or audience, or expired is a 401
   problem with the RFC 6750 challenge; while the issuer cannot be reached, a 503.
 
@@ -24,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -142,6 +145,22 @@ def read_view(caller: Caller | None, record: OwnedRecord, *, public: bool) -> Vi
 def may_oversee(caller: Caller, record: OwnedRecord) -> bool:
     """Whether `caller` manages the partnership `record` names."""
     return caller.is_manager and record.partnership is not None and record.partnership == caller.partnership
+
+
+SideName = TypeVar("SideName", bound=str)
+
+
+def own_sides(caller: Caller, sides: Mapping[SideName, OwnedRecord]) -> frozenset[SideName]:
+    """The sides of a two-sided record that the caller's organisation owns (none for a manager, who acts for no
+    organisation)."""
+    if caller.is_manager:
+        return frozenset()
+    return frozenset(name for name, side in sides.items() if same_owner(side.owner, caller.organisation))
+
+
+def overseen_sides(caller: Caller, sides: Mapping[SideName, OwnedRecord]) -> frozenset[SideName]:
+    """The sides of a two-sided record whose partnership the caller manages."""
+    return frozenset(name for name, side in sides.items() if may_oversee(caller, side))
 
 
 SIGNED_IN_EMAIL = "Must be the address you signed in with"

@@ -26,6 +26,7 @@ from cx_notifier.adapters.smtp import SmtpRelay
 from cx_notifier.adapters.templates import MailTemplates
 from cx_notifier.domain.cap import RecipientCap
 from cx_notifier.domain.proposals import Links
+from cx_notifier.entrypoints.exchange_events import register_exchange_events
 from cx_notifier.entrypoints.http import status_router
 from cx_notifier.entrypoints.match_found import register_match_found
 from cx_notifier.handlers.composing import MailComposer
@@ -35,9 +36,9 @@ from cx_notifier.settings import Settings
 TITLE = "ClusterXchange notifier"
 DESCRIPTION = (
     "Mails both parties of every match run, introducing each host and visitor to each other once: a visitor "
-    "gets its first list at once and later hosts in one digest per period. At most one mail per ledger entry, "
-    "from a ledger in MongoDB; publishes NotificationSent for every mail sent. Its only public route is the "
-    "ledger's counts."
+    "gets its first list at once and later hosts in one digest per period. Mails each step of an exchange to the "
+    "sides it concerns, once per (exchange, revision, recipient). At most one mail per ledger entry, from a ledger "
+    "in MongoDB; publishes NotificationSent for every mail sent. Its only public route is the ledger's counts."
 )
 
 
@@ -102,6 +103,7 @@ def build(settings: Settings) -> NotifierParts:
         resume_after_s=settings.resume_after_s,
     )
     register_match_found(parts.broker, settings, notifier)
+    register_exchange_events(parts.broker, settings, notifier)
     return NotifierParts(service=parts, ledger=ledger, relay=relay, contacts=contacts, notifier=notifier)
 
 

@@ -22,6 +22,7 @@ from cx_web.domain.records import application_page, host_page
 from cx_web.entrypoints.application_pages import application_router
 from cx_web.entrypoints.catalogue_pages import catalogue_router
 from cx_web.entrypoints.errors import install_page_errors
+from cx_web.entrypoints.exchange_pages import exchange_router
 from cx_web.entrypoints.record_pages import RecordPages, record_router
 from cx_web.entrypoints.rendering import STATIC_DIR
 from cx_web.entrypoints.session import SESSION_COOKIE
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, api: HttpPlatformApi | None = N
     api = api or HttpPlatformApi(
         catalogue_url=settings.catalogue_url,
         applications_url=settings.applications_url,
+        exchanges_url=settings.exchanges_url,
         timeout_s=settings.api_timeout_s,
     )
     issuer = OpenIdIssuer(
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, api: HttpPlatformApi | None = N
         version=__version__,
         description="Server-rendered pages of the platform (not an API: no OpenAPI document is published).",
         registry=registry,
+        # Not the exchanges service: its pages answer "try again shortly" while it is down, and the catalogue,
+        # the questionnaires and the matches stay served.
         readiness={
             "catalogue": lambda: api.reachable("catalogue"),
             "applications": lambda: api.reachable("applications"),
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None, api: HttpPlatformApi | None = N
     app.include_router(record_router(api, entries))
     app.include_router(record_router(api, applications))
     app.include_router(application_router(api, settings.refresh_interval_s))
+    app.include_router(exchange_router(api))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         SessionMiddleware,

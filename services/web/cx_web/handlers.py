@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from cx_web.domain.catalogue_filters import CatalogueSearch, Paging, paging
+from cx_web.domain.exchanges import shared_formats
 from cx_web.domain.questionnaire_form import FormProblems, FormValues, Questionnaire
 from cx_web.domain.records import RankedHosts, ranked_hosts
 
-Service = Literal["catalogue", "applications"]
+Service = Literal["catalogue", "applications", "exchanges"]
 LIST_PAGE_SIZE = 50
 
 
@@ -279,3 +280,95 @@ async def partnership_overview(api: PlatformApi, token: str) -> PartnershipOverv
     return PartnershipOverview(
         [PartnershipApplication(a, m) for a, m in zip(applications, matches, strict=True)], entries
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Exchanges
+# ---------------------------------------------------------------------------------------------------------
+
+EXCHANGES = "/api/exchanges"
+
+
+@dataclass(frozen=True)
+class RequestPage:
+    """What the request form shows: the visitor's application, the host asked, the formats both accept."""
+
+    application: dict[str, Any]
+    host: dict[str, Any]
+    formats: list[str]
+
+
+async def exchange_request_page(api: PlatformApi, token: str, application_id: str, host_id: str) -> RequestPage:
+    """The application (the caller's own) and the host's public entry, for a request to that host."""
+    application = await owned_record(api, APPLICATIONS, token, application_id)
+    host = expect(await api.call("catalogue", "GET", f"{HOST_ENTRIES.path}/{host_id}"), 200).body
+    return RequestPage(application.document, dict(host), shared_formats(host, application.document))
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The exchange's state or the scheme's rules did not allow the step (409): what the service said."""
+
+    detail: str
+
+
+async def request_exchange(
+    api: PlatformApi, form: Questionnaire, token: str, values: FormValues, ids: Mapping[str, str]
+) -> Saved | Refused | Conflict:
+    """Send a request (POST); a 422 comes back as form problems, a 409 as the rule that refused it."""
+    document = {**form.document(values, contact_email=None), **ids}
+    answer = expect(await api.call("exchanges", "POST", EXCHANGES, token=token, document=document), 201, 409, 422)
+    if answer.status == 422:
+        return Refused(form.problems(answer.errors, document))
+    if answer.status == 409:
+        return Conflict(answer.detail)
+    return Saved(str(answer.body["exchange_id"]), int(answer.body["revision"]))
+
+
+async def exchange(api: PlatformApi, token: str, exchange_id: str) -> StoredRecord:
+    """The exchange as the caller may read it (a side or a manager of its partnership); otherwise NotFound."""
+    answer = expect(await api.call("exchanges", "GET", f"{EXCHANGES}/{exchange_id}", token=token), 200)
+    return StoredRecord(dict(answer.body), answer.revision or int(answer.body["revision"]))
+
+
+async def exchange_step(
+    api: PlatformApi,
+    token: str,
+    exchange_id: str,
+    step: str,
+    revision: int,
+    form: Questionnaire | None = None,
+    values: FormValues | None = None,
+) -> Saved | Refused | Conflict | Stale:
+    """Take one step of an exchange from the revision the person saw: 422 is form problems, 409 the rule that
+    refused it, 412 the exchange as it now is."""
+    document = form.document(values or {}, contact_email=None) if form is not None else None
+    method = "PUT" if step == "agreement" else "POST"
+    path = f"{EXCHANGES}/{exchange_id}/{step}"
+    answer = await api.call("exchanges", method, path, token=token, document=document, revision=revision)
+    answer = expect(answer, 200, 409, 412, 422)
+    if answer.status == 422 and form is not None:
+        return Refused(form.problems(answer.errors, document or {}))
+    if answer.status in (409, 422):
+        return Conflict(answer.detail)
+    if answer.status == 412:
+        return Stale(await exchange(api, token, exchange_id), {}, {})
+    return Saved(exchange_id, answer.revision or int(answer.body["revision"]))
+
+
+@dataclass(frozen=True)
+class ExchangesOverview:
+    """The caller's exchanges (a manager's: its partnership's) and how they stand."""
+
+    items: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+async def exchanges_overview(api: PlatformApi, token: str) -> ExchangesOverview:
+    """The caller's exchanges, newest first, and their totals."""
+    query = [("page", "1"), ("page_size", str(LIST_PAGE_SIZE))]
+    listed, counted = await asyncio.gather(
+        api.call("exchanges", "GET", EXCHANGES, token=token, query=query),
+        api.call("exchanges", "GET", f"{EXCHANGES}/totals", token=token),
+    )
+    return ExchangesOverview(list(expect(listed, 200).body.get("items", [])), dict(expect(counted, 200).body))

@@ -30,6 +30,7 @@ class Settings(ServiceSettings):
     )
     catalogue_url: str = Field("http://127.0.0.1:8101", description="The catalogue service's public API.")
     applications_url: str = Field("http://127.0.0.1:8102", description="The applications service's public API.")
+    exchanges_url: str = Field("http://127.0.0.1:8106", description="The exchanges service's public API.")
     api_timeout_s: float = Field(10.0, gt=0, le=60, description="Longest one call to a service may take.")
 
     oidc_issuer: str = Field(

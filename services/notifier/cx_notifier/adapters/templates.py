@@ -21,11 +21,12 @@ from cx_contracts.explanation import Audience, Reason
 from cx_contracts.questionnaire import OrganisationState
 from cx_contracts.vocabulary import OrganisationKind, country_name
 
+from cx_notifier.domain.exchanges import ExchangeMail
 from cx_notifier.domain.language import DEFAULT_LANGUAGE
 from cx_notifier.domain.proposals import Digest, HostProposal, ProposedHost, RenderedMail, VisitorProposal
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-MAILS = ("visitor-proposal", "host-proposal", "digest")
+MAILS = ("visitor-proposal", "host-proposal", "digest", "exchange-step")
 PHRASES = "phrases.json"
 REQUIRED_FILES = (
     "_layout.html",
@@ -81,6 +82,15 @@ class MailTemplates:
             matches_page=view.matches_page,
             host_proposals=[self._host_context(h, language) for h in view.host_proposals],
         )
+
+    def exchange_step(self, view: ExchangeMail, language: str) -> RenderedMail:
+        """A side's mail about a step of its exchange."""
+        language = self._available(language)
+        own = self._organisation(view.organisation, language)
+        unknown = {"name": "the other organisation", "kind": "", "city": "", "country": "", "website": ""}
+        other = self._organisation(view.other, language) if view.other is not None else unknown
+        visitor, host = (own, other) if view.side == "visitor" else (other, own)
+        return self._render("exchange-step", language, visitor=visitor, host=host, other=other, **view.context())
 
     def reason_text(self, reason: Reason, audience: Audience, language: str) -> str:
         """The sentence saying why a host fits, told to the visitor or to the host (English where untranslated)."""

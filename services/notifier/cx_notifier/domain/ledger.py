@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -81,6 +81,9 @@ class LedgerEntry(BaseModel):
     sent_at: datetime | None = None
     reason: str | None = None
     digest_id: str | None = None
+    exchange: dict[str, Any] | None = Field(
+        None, description="An exchange step's event (ids, dates, format, grant: no personal data) its mail tells of."
+    )
     traceparent: str | None = Field(
         None, description="Trace context of the MatchFound the entry came from; its NotificationSent continues it."
     )
@@ -223,5 +226,6 @@ def notification_sent(entry: LedgerEntry, sent_at: datetime) -> NotificationSent
         recipient_id=UUID(entry.recipient_id),
         kind=entry.kind,
         match_run_id=UUID(entry.match_run_id) if entry.match_run_id else None,
+        exchange_id=UUID(entry.exchange["exchange_id"]) if entry.exchange else None,
         sent_at=sent_at,
     )

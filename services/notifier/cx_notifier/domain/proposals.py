@@ -33,6 +33,10 @@ class Links:
         """An application's page, with its latest proposals (the web pages serve it at /applications/{id})."""
         return f"{self.base.rstrip('/')}/applications/{application_id}"
 
+    def exchange_page(self, exchange_id: str) -> str:
+        """An exchange's page, with its state and each side's next step (the web pages serve /exchanges/{id})."""
+        return f"{self.base.rstrip('/')}/exchanges/{exchange_id}"
+
 
 @dataclass(frozen=True)
 class ProposedHost:

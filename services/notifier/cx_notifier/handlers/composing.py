@@ -11,6 +11,7 @@ from cx_contracts.api import ContactCard
 from cx_contracts.events import NotificationKind
 
 from cx_notifier.domain.cap import RecipientCap
+from cx_notifier.domain.exchanges import exchange_mail, other_side
 from cx_notifier.domain.language import choose_language
 from cx_notifier.domain.ledger import LedgerEntry
 from cx_notifier.domain.proposals import (
@@ -79,7 +80,12 @@ class MailComposer:
         if recipient is None:
             return f"the {entry.recipient_kind} is unknown, withdrawn or erased"
         language = choose_language(recipient.languages, self.templates.languages)
-        if entry.kind is NotificationKind.DIGEST:
+        if entry.exchange is not None:
+            other_kind, other_id = other_side(entry)
+            other = await (cards.host(other_id) if other_kind == "host" else cards.visitor(other_id))
+            page = self.links.exchange_page(str(entry.exchange["exchange_id"]))
+            rendered = self.templates.exchange_step(exchange_mail(entry, recipient, other, page), language)
+        elif entry.kind is NotificationKind.DIGEST:
             view = await self._digest_view(entry, recipient, cards)
             if isinstance(view, str):
                 return view

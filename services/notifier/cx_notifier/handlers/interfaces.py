@@ -10,6 +10,7 @@ from typing import Protocol
 from cx_contracts.api import ContactCard
 from cx_contracts.events import MatchFound, NotificationSent
 
+from cx_notifier.domain.exchanges import ExchangeMail
 from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.ledger import LedgerEntry, MailStatus
 from cx_notifier.domain.proposals import Digest, HostProposal, OutgoingMail, RenderedMail, VisitorProposal
@@ -79,6 +80,8 @@ class Templates(Protocol):
     def host_proposal(self, view: HostProposal, language: str) -> RenderedMail: ...
 
     def digest(self, view: Digest, language: str) -> RenderedMail: ...
+
+    def exchange_step(self, view: ExchangeMail, language: str) -> RenderedMail: ...
 
 
 class MailRelay(Protocol):

@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 
 from tenacity import AsyncRetrying, RetryCallState, stop_before_delay, wait_exponential
 
-from cx_contracts.events import MatchFound
+from cx_contracts.events import ExchangeEvent, MatchFound
 from cx_contracts.scalars import utc_now
 
 from cx_notifier.domain.cap import RecipientCap
+from cx_notifier.domain.exchanges import plan_step
 from cx_notifier.domain.introductions import Introductions
 from cx_notifier.domain.ledger import (
     FINAL_STATUSES,
@@ -103,6 +104,19 @@ class Notifier:
         for entry in entries:
             if entry.status is MailStatus.PENDING:
                 await self._deliver(entry, cards, f"{self.instance}:consumer")
+
+    async def on_exchange_step(self, step: ExchangeEvent, traceparent: str | None = None) -> None:
+        """Plan the step's mails (once per exchange, revision and side; never capped), then send each pending one."""
+        now = self._clock()
+        planned = plan_step(
+            step, period=self._cap.period_of(now), domain=self._domain, now=now, traceparent=traceparent
+        )
+        cards = self._composer.cards()
+        for entry in planned:
+            if not await self._ledger.plan(entry):
+                entry = await self._ledger.get(entry.id) or entry  # an earlier delivery planned it: its state stands
+            if entry.status is MailStatus.PENDING:
+                await self._deliver(entry, cards, f"{self.instance}:exchanges")
 
     async def resume_pending(self) -> int:
         """Send pending entries nobody holds that are older than `resume_after_s`; returns how many were tried.

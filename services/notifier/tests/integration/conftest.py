@@ -27,8 +27,8 @@ from fastapi import FastAPI, Header, Response
 
 from cx_contracts.api import ContactCard
 from cx_contracts.codec import event_headers, event_value, headers_as_text
-from cx_contracts.events import MatchFound
-from cx_contracts.topics import EVENT_TOPICS, MATCH_FOUND, NOTIFICATION_SENT, TopicSpec
+from cx_contracts.events import ExchangeEvent, MatchFound
+from cx_contracts.topics import EVENT_TOPICS, EXCHANGE_EVENTS, MATCH_FOUND, NOTIFICATION_SENT, TopicSpec
 from cx_kit.kafka import ensure_topics, make_broker
 from cx_kit.testing import Infrastructure, unique, wait_until
 
@@ -261,11 +261,11 @@ class NotifierWorld:
         self._cards = 0
 
     async def create_topics(self, partitions: int = 3) -> None:
-        """This test's match-found and notification-sent topics, with their dead-letter twins."""
+        """This test's match-found, exchange-events and notification-sent topics, with their dead-letter twins."""
         specs = [
             TopicSpec(self.namespace + spec.name, spec.key, dict(spec.config), partitions)
             for spec in EVENT_TOPICS
-            if spec.name in (MATCH_FOUND, NOTIFICATION_SENT)
+            if spec.name in (MATCH_FOUND, EXCHANGE_EVENTS, NOTIFICATION_SENT)
         ]
         await ensure_topics(self.infrastructure.kafka_bootstrap, [*specs, *(s.dead_letter for s in specs)])
         await self._broker.connect()
@@ -325,6 +325,16 @@ class NotifierWorld:
                 topic=self.match_found_topic,
                 key=match.key.encode(),
                 headers=headers_as_text(event_headers(match, traceparent)),
+            )
+
+    async def publish_steps(self, *steps: ExchangeEvent) -> None:
+        """Publish exchange events the way the exchanges service does (keyed by exchange, contract headers)."""
+        for step in steps:
+            await self._broker.publish(
+                event_value(step),
+                topic=self.namespace + EXCHANGE_EVENTS,
+                key=step.key.encode(),
+                headers=headers_as_text(event_headers(step)),
             )
 
     async def publish_raw(self, value: bytes | None, *, key: bytes, headers: dict[str, str] | None = None) -> None:

@@ -21,17 +21,22 @@ _REVISION = re.compile(r'"([1-9][0-9]{0,17})"')
 
 
 class HttpPlatformApi:
-    """Calls the catalogue and applications services, one pooled client each."""
+    """Calls the catalogue, applications and exchanges services, one pooled client each."""
 
     def __init__(
         self,
         *,
         catalogue_url: str,
         applications_url: str,
+        exchanges_url: str,
         timeout_s: float,
         transports: Mapping[Service, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
-        bases: dict[Service, str] = {"catalogue": catalogue_url, "applications": applications_url}
+        bases: dict[Service, str] = {
+            "catalogue": catalogue_url,
+            "applications": applications_url,
+            "exchanges": exchanges_url,
+        }
         self._clients = {
             service: httpx.AsyncClient(
                 base_url=base.rstrip("/"),

@@ -27,6 +27,8 @@ from cx_contracts.vocabulary import (
 # What a form holds: each field's submitted values, as text (a checkbox group or a multiple select has many).
 FormValues = dict[str, list[str]]
 RecordKind = Literal["host", "visitor"]
+# What a form is of: a questionnaire of a host or a visitor, or one of an exchange's steps (cx_web.domain.exchanges).
+FormKind = Literal["host", "visitor", "exchange"]
 
 AVAILABILITY_ROWS = 4
 _INTEGER = re.compile(r"[+-]?\d{1,9}")
@@ -274,7 +276,7 @@ def visitor_questionnaire(partnerships: Mapping[str, str]) -> Questionnaire:
 class Questionnaire:
     """A questionnaire as a form: its groups of fields, and the moves between form values and API document."""
 
-    kind: RecordKind
+    kind: FormKind
     groups: tuple[FieldGroup, ...]
 
     @property

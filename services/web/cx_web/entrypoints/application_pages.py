@@ -51,7 +51,13 @@ def application_router(api: PlatformApi, refresh_interval_s: int) -> APIRouter:
     @router.get("/applications/{application_id}/ranked-hosts", response_class=HTMLResponse)
     async def ranked_hosts(request: Request, application_id: ApplicationId, session: SignedIn) -> HTMLResponse:
         matches = await application_matches(api, session.token, str(application_id))
-        return fragment(request, "_ranked_hosts.html", matches=matches)
+        return fragment(
+            request,
+            "_ranked_hosts.html",
+            matches=matches,
+            application_id=str(application_id),
+            read_only=session.person.is_manager,
+        )
 
     @router.get("/applications/{application_id}/matches")
     async def matches(application_id: ApplicationId) -> RedirectResponse:

@@ -12,6 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from cx_contracts.exchange import euros
+
+from cx_web.domain.exchanges import grant_reasons, state_label, who
 from cx_web.domain.records import labels
 from cx_web.entrypoints.session import CSRF_FIELD, check_csrf, csrf_token, current_session, sign_in_url, take_flash
 
@@ -27,6 +30,8 @@ _environment = Environment(
     lstrip_blocks=True,
 )
 _environment.globals["labels"] = labels
+# How the exchanges' pages put an exchange into words (their macros are imported without the page's context).
+_environment.globals.update(money=euros, grant_reasons=grant_reasons, state_label=state_label, who=who)
 _environment.globals["CSRF_FIELD"] = CSRF_FIELD
 TEMPLATES = Jinja2Templates(env=_environment)
 

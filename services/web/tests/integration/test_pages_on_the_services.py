@@ -46,6 +46,7 @@ async def services(infrastructure: Infrastructure, dev_issuer: TokenIssuer) -> A
         api = HttpPlatformApi(
             catalogue_url="http://catalogue.test",
             applications_url="http://applications.test",
+            exchanges_url="http://exchanges.test",
             timeout_s=10,
             transports={"catalogue": _transport(catalogue), "applications": _transport(applications)},
         )
