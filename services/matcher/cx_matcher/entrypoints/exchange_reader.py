@@ -11,7 +11,6 @@ dead-lettered here (once, whichever replica meets it first) and never reaches th
 
 from __future__ import annotations
 
-import logging
 import time
 
 from aiokafka import ConsumerRecord
@@ -25,8 +24,6 @@ from cx_matcher.entrypoints.records import RecordDecoder
 from cx_matcher.entrypoints.topic_reader import ReaderStatus, TopicReader
 from cx_matcher.handlers import ExchangeEvent, Matching
 from cx_matcher.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 
 class ExchangeTopicReader(TopicReader):
@@ -51,16 +48,7 @@ class ExchangeTopicReader(TopicReader):
         for tp in self._partitions:
             await consumer.seek_to_beginning(tp)
         await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
-        self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
-        self.status.ready = True
-        logger.info(
-            "exchange topic caught up",
-            extra={
-                "bookings": len(self.matching.bookings),
-                "records": self.status.catch_up_records,
-                "seconds": self.status.catch_up_seconds,
-            },
-        )
+        self._caught_up(started, bookings=len(self.matching.bookings))
 
     async def _apply(self, records: list[ConsumerRecord], *, rematch: bool) -> None:
         await self.matching.on_exchange_steps(await self.decoder.decode(records), rematch=rematch)

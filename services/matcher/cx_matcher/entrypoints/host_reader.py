@@ -91,16 +91,7 @@ class HostTopicReader(TopicReader):
                 await consumer.seek_to_beginning(tp)
         positions = await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
         await self.matching.cover({tp.partition: offset for tp, offset in positions.items()})
-        self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
-        self.status.ready = True
-        logger.info(
-            "host topic caught up",
-            extra={
-                "hosts": len(self.matching.index),
-                "records": self.status.catch_up_records,
-                "seconds": self.status.catch_up_seconds,
-            },
-        )
+        self._caught_up(started, hosts=len(self.matching.index))
 
     async def _apply(self, records: list[ConsumerRecord], *, rematch: bool) -> None:
         await self.matching.on_host_answers(

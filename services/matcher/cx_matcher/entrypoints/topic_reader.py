@@ -128,6 +128,15 @@ class TopicReader:
                 )
                 return positions
 
+    def _caught_up(self, started: float, **held: int) -> None:
+        """Mark the reader ready, `started` (perf_counter) being when its catch-up began, and log what it holds."""
+        self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
+        self.status.ready = True
+        logger.info(
+            f"{self.kind} topic caught up",
+            extra={**held, "records": self.status.catch_up_records, "seconds": self.status.catch_up_seconds},
+        )
+
     def _note_positions(self, positions: dict[TopicPartition, int]) -> None:
         self.status.positions = {tp.partition: offset for tp, offset in positions.items()}
 
