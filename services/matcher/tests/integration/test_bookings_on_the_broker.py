@@ -12,6 +12,7 @@ import pytest
 from cx_contracts import examples
 from cx_contracts.events import ExchangeAccepted, ExchangeWithdrawn, MatchFound
 from cx_contracts.topics import EXCHANGE_EVENTS
+from cx_kit.testing import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -72,10 +73,17 @@ async def test_a_host_at_capacity_for_the_dates_is_proposed_again_once_the_excha
         assert again.match_run_id != full.match_run_id
         assert app.state.matcher.exchanges.decoder.dead_lettered == 1
 
+        async def kept() -> bool:
+            held = app.state.matcher.matching.applications.get(overlapping.application_id)
+            return held is not None and host.host_id in {entry.host_id for entry in held.matches}
+
+        # Stopping while the run is being stored would publish it again at start (the same run id).
+        await wait_until(kept, message="the run to be stored and kept")
+
     runs = await namespace.all_match_found()
     # The application whose window the exchange does not touch was never told anything new.
     assert [run.trigger for run in runs if run.application_id == later.application_id] == ["new-application"]
-    assert len([run for run in runs if run.application_id == overlapping.application_id]) == 3
+    assert len({run.match_run_id for run in runs if run.application_id == overlapping.application_id}) == 3
     dead = await namespace.read_all(EXCHANGE_EVENTS + ".dlq")
     assert [record.key for record in dead] == [b"broken-exchange"]
 
