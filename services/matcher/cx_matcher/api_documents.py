@@ -4,7 +4,7 @@
     uv run --no-sync python -m cx_matcher.api_documents --check   exit 1 when a committed document is stale
 
 Both are generated from the code (the same registration functions the running service uses), like every
-service's; the matcher writes its own AsyncAPI text because its host-topic reader is a plain consumer, declared
+service's; the matcher writes its own AsyncAPI text because its host and exchange readers are plain consumers, declared
 for the document here, and FastStream's channel order must be made stable.
 """
 
@@ -21,6 +21,7 @@ from cx_kit.api_documents import REPO_ROOT, main, openapi_text
 from cx_kit.kafka import make_broker
 
 from cx_matcher import __version__, bootstrap
+from cx_matcher.entrypoints.exchange_reader import document_exchange_topic
 from cx_matcher.entrypoints.host_reader import document_host_topic
 from cx_matcher.entrypoints.visitor_subscriber import register_visitor_subscriber
 from cx_matcher.settings import Settings
@@ -58,6 +59,7 @@ def asyncapi_yaml() -> str:
     settings = _settings()
     broker = make_broker(settings.kafka_bootstrap_servers, client_id=settings.service_name)
     document_host_topic(broker, settings)
+    document_exchange_topic(broker, settings)
     register_visitor_subscriber(broker, settings, _never)
     bootstrap.match_publisher(broker, settings)
     spec = AsyncAPI(

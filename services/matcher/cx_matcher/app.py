@@ -14,6 +14,7 @@ from cx_matcher.adapters.metrics import MatcherMetrics
 from cx_matcher.adapters.open_applications import MongoApplicationStore
 from cx_matcher.adapters.snapshots import SnapshotStore
 from cx_matcher.domain.applications import OpenApplications
+from cx_matcher.entrypoints.exchange_reader import ExchangeTopicReader
 from cx_matcher.entrypoints.host_reader import HostTopicReader
 from cx_matcher.entrypoints.http import http_router
 from cx_matcher.entrypoints.visitor_subscriber import VisitorSubscriber
@@ -38,6 +39,7 @@ class Matcher:
     matching: Matching
     reader: HostTopicReader
     visitors: VisitorSubscriber
+    exchanges: ExchangeTopicReader
 
 
 def build_matcher(settings: Settings, embedder: Embedder) -> Matcher:
@@ -64,7 +66,13 @@ def build_matcher(settings: Settings, embedder: Embedder) -> Matcher:
     visitors = VisitorSubscriber(
         parts.broker, settings, matching, dead_letter=bootstrap.visitor_dead_letters(parts.broker, settings).send
     )
-    return Matcher(settings, embedder, parts, store, publisher, matching, reader, visitors)
+    exchanges = ExchangeTopicReader(
+        settings,
+        matching,
+        broker=parts.broker,
+        dead_letter=bootstrap.exchange_dead_letters(parts.broker, parts.database, settings).send,
+    )
+    return Matcher(settings, embedder, parts, store, publisher, matching, reader, visitors, exchanges)
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -76,10 +84,13 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         title="ClusterXchange matcher",
         version=__version__,
         description=DESCRIPTION,
-        routers=[http_router(settings, embedder, matcher.matching, matcher.reader, matcher.visitors)],
-        workers=[matcher.reader],
-        # The host topic is read to its end before the broker starts the visitor subscriber (readiness gate).
-        on_startup=[matcher.store.ensure_indexes, matcher.reader.catch_up],
+        routers=[
+            http_router(settings, embedder, matcher.matching, matcher.reader, matcher.visitors, matcher.exchanges)
+        ],
+        workers=[matcher.reader, matcher.exchanges],
+        # The host and exchange topics are read to their end before the broker starts the visitor subscriber
+        # (readiness gate): no list is made against a half-loaded catalogue or without the bookings.
+        on_startup=[matcher.store.ensure_indexes, matcher.exchanges.catch_up, matcher.reader.catch_up],
     )
     app.state.matcher = matcher
     return app

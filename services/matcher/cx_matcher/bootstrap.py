@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from cx_contracts.topics import MATCH_FOUND
 
-from cx_matcher.adapters.dead_letters import HostDeadLetters, VisitorDeadLetters
+from cx_matcher.adapters.dead_letters import ReplicatedDeadLetters, VisitorDeadLetters
 from cx_matcher.adapters.embedder import load_embedder_from
 from cx_matcher.adapters.host_index import HostIndex
 from cx_matcher.adapters.match_publisher import KafkaMatchPublisher
@@ -80,6 +80,11 @@ def visitor_dead_letters(broker: KafkaBroker, settings: Settings) -> VisitorDead
     return VisitorDeadLetters(broker, settings.service_name)
 
 
-def host_dead_letters(broker: KafkaBroker, database: AsyncDatabase, settings: Settings) -> HostDeadLetters:
+def host_dead_letters(broker: KafkaBroker, database: AsyncDatabase, settings: Settings) -> ReplicatedDeadLetters:
     """Copies a bad host record to `<topic>.dlq` once, although every replica reads it (a marker in the store)."""
-    return HostDeadLetters(broker, database["dead_lettered_hosts"], settings.service_name)
+    return ReplicatedDeadLetters(broker, database["dead_lettered_hosts"], settings.service_name)
+
+
+def exchange_dead_letters(broker: KafkaBroker, database: AsyncDatabase, settings: Settings) -> ReplicatedDeadLetters:
+    """Copies a bad exchange record to `<topic>.dlq` once, although every replica reads it."""
+    return ReplicatedDeadLetters(broker, database["dead_lettered_exchanges"], settings.service_name)

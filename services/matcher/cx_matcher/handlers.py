@@ -8,7 +8,8 @@ bootstrap.py and app.py give them the real adapters.
 `Ranking` is the one ranking path: the live service, `POST /api/matcher/preview` (`Ranking.rank`) and
 `cx-matcher rank` (`Ranking.rank_sync`) all rank through it, and so through domain.ranker.Ranker.
 `Matching` adds what only the running service does: it publishes MatchFound, keeps and stores the open
-applications of its partitions, re-matches them as hosts arrive, and hands partitions over.
+applications of its partitions, re-matches them as hosts arrive and as accepted or withdrawn exchanges change a
+host's room (domain/bookings.py), and hands partitions over.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from uuid import UUID, uuid4
 import numpy as np
 
 from cx_contracts.events import (
+    ExchangeEvent,
     HostAnswersSubmitted,
     HostAnswersWithdrawn,
     MatchFound,
@@ -39,18 +41,19 @@ from cx_contracts.questionnaire import HostAnswersState, OrganisationState, Visi
 from cx_contracts.traceparent import child_traceparent
 
 from cx_matcher.domain.applications import OpenApplication, OpenApplications
+from cx_matcher.domain.bookings import Bookings
 from cx_matcher.domain.profiles import HostChange, HostProfile, Position, VisitorProfile, host_text, visitor_text
 from cx_matcher.domain.ranker import Ranker, SearchIndex
 from cx_matcher.domain.ranking import SCORE_SLACK, MatchPolicy, RankedHost, entered, would_enter
-from cx_matcher.domain.rules import fits
-from cx_matcher.domain.runs import application_run_id, application_trigger, host_run_id, match_found
+from cx_matcher.domain.rules import fits, has_room
+from cx_matcher.domain.runs import application_run_id, application_trigger, host_run_id, match_found, room_run_id
 from cx_matcher.domain.scoring import score
 
 logger = logging.getLogger(__name__)
 
 HostEvent = HostAnswersSubmitted | HostAnswersWithdrawn
 VisitorEvent = VisitorAnswersSubmitted | VisitorAnswersWithdrawn
-EventT = TypeVar("EventT", HostEvent, VisitorEvent)
+EventT = TypeVar("EventT", HostEvent, VisitorEvent, ExchangeEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class MatchingIndex(SearchIndex, Protocol):
     def dead_entries(self) -> int: ...
 
     def __contains__(self, host_id: object) -> bool: ...
+
+    def profile(self, host_id: UUID) -> HostProfile | None: ...
 
     def vector(self, host_id: UUID) -> np.ndarray | None: ...
 
@@ -206,6 +211,11 @@ class Ranking:
         self.ranker = ranker
         self._policy = policy
         self.model_version = model_version
+
+    @property
+    def bookings(self) -> Bookings:
+        """What accepted exchanges hold of the hosts' capacity, counted by every list made."""
+        return self.ranker.bookings
 
     def policy(self, as_of: date | None = None) -> MatchPolicy:
         """How lists are made now, counting dates from `as_of` (default: the configured day, or today)."""
@@ -319,6 +329,16 @@ class Matching:
         self.rematch_pending = False
         self._state = asyncio.Condition()
         self._in_flight: Counter[UUID] = Counter()
+        self._rooms_pending: set[UUID] = set()  # hosts whose room changed, their re-match not yet done
+
+    @property
+    def bookings(self) -> Bookings:
+        """What accepted exchanges hold of the hosts' capacity."""
+        return self.ranking.bookings
+
+    def _seen(self) -> tuple[int, int]:
+        """How far the index and the bookings have changed: a run compares it before and after its I/O."""
+        return self.index.changes, self.bookings.changes
 
     @property
     def index(self) -> MatchingIndex:
@@ -350,7 +370,7 @@ class Matching:
 
         async with self._state:
             runs = self._visitor_runs(fresh, vectors)
-            seen = self.index.changes
+            seen = self._seen()
             touched = [run.application.application_id for run in runs] + [app_id for app_id, _ in withdrawn]
             self._in_flight.update(touched)
         try:
@@ -370,15 +390,15 @@ class Matching:
             for application_id, _ in withdrawn:
                 self.applications.remove(application_id)
             self._landed(touched)
-            missed = self.index.changes != seen
+            missed = self._seen() != seen
             for run in runs:
                 self.metrics.published(run.found.trigger)
             self.stats.visitor_runs += len(runs)
             if runs:
                 self.stats.last_run_at = datetime.now(UTC).isoformat()
         if missed and kept:
-            # Hosts arrived while these runs were out, and their re-matching skipped these applications.
-            await self._rematch_or_defer(functools.partial(self._recheck_runs, kept))
+            # Hosts or their room changed while these runs were out, and their re-matching skipped these applications.
+            await self._rematch_or_defer(functools.partial(self._missed_runs, kept, seen))
         self.metrics.observe("visitor_batch", time.perf_counter() - batch_started)
 
     def _visitor_runs(
@@ -467,8 +487,14 @@ class Matching:
 
     def _arrival_runs(self, arrived: Sequence[tuple[HostChange, str | None]]) -> list[Run]:
         """New-host runs for the held applications whose list an arrived host enters (call under the lock)."""
-        applications, goals = self.applications.goal_matrix()
         policy = self.ranking.policy()
+        return self._host_runs(self._entering(arrived, policy), policy)
+
+    def _entering(
+        self, arrived: Sequence[tuple[HostChange, str | None]], policy: MatchPolicy
+    ) -> dict[UUID, list[tuple[HostProfile, str | None]]]:
+        """The held applications (not in flight) whose list each arrived host would enter, with those hosts."""
+        applications, goals = self.applications.goal_matrix()
         weights = policy.weights
         thresholds = np.array(
             [
@@ -490,7 +516,7 @@ class Matching:
                     application, host, float(cosines[position]), policy
                 ):
                     candidates.setdefault(application.application_id, []).append((host, trace))
-        return self._host_runs(candidates, policy)
+        return candidates
 
     def _recheck_runs(self, applications: Sequence[OpenApplication]) -> list[Run]:
         """New-host runs for hosts changed since each application's list was made (call under the lock)."""
@@ -506,8 +532,70 @@ class Matching:
                     candidates.setdefault(application.application_id, []).append((host, None))
         return self._host_runs(candidates, policy)
 
+    def _room_runs(self, host_ids: set[UUID], applications: Sequence[OpenApplication] | None = None) -> list[Run]:
+        """Runs for the held applications (default: all) whose list a change of these hosts' room changes: a host
+        now full for an application's window leaves its list, one with room again enters as an arrival does
+        (call under the lock)."""
+        policy = self.ranking.policy()
+        hosts = {host_id: profile for host_id in host_ids if (profile := self.index.profile(host_id)) is not None}
+        held = self.applications.all() if applications is None else applications
+        considered = {
+            a.application_id
+            for a in held
+            if self.applications.get(a.application_id) is a and a.application_id not in self._in_flight
+        }
+        affected = {
+            application.application_id
+            for application in held
+            if application.application_id in considered
+            and any(
+                entry.host_id in hosts and not self._has_room(application, hosts[entry.host_id], policy)
+                for entry in application.matches
+            )
+        }
+        arrivals = [(HostChange(host_id, host, self.index.vector(host_id)), None) for host_id, host in hosts.items()]
+        affected |= considered & set(self._entering(arrivals, policy))
+        runs = []
+        for application_id in sorted(affected, key=str):
+            application = self.applications.get(application_id)
+            assert application is not None  # considered: held now
+            ranked = self.ranking.ranker.rank(application.profile, application.vector, policy)
+            before, now = {e.host_id for e in application.matches}, {e.host_id for e in ranked}
+            moved = sorted(((before ^ now) & hosts.keys()), key=str)
+            if not moved:
+                continue
+            found = match_found(
+                run_id=room_run_id(
+                    application_id,
+                    application.revision,
+                    [(host_id, self.bookings.version_of(host_id)) for host_id in moved],
+                ),
+                application_id=application_id,
+                revision=application.revision,
+                trigger="new-host",
+                model=self.ranking.model_version,
+                ranked=ranked,
+            )
+            changed = dataclasses.replace(
+                application, matches=ranked, ranked_at=dict(self.index.offsets), stored_as=None
+            )
+            runs.append(Run(found, None, changed, replaces=application))
+        return runs
+
+    def _missed_runs(self, kept: Sequence[OpenApplication], seen: tuple[int, int]) -> list[Run]:
+        """Runs for applications kept after their run was out: hosts and rooms changed meanwhile (under the lock)."""
+        runs = self._recheck_runs(kept)
+        rooms = self.bookings.room_changed_since(seen[1])
+        if rooms:
+            rerun = {run.application.application_id for run in runs}
+            runs += self._room_runs(rooms, [a for a in kept if a.application_id not in rerun])
+        return runs
+
+    def _has_room(self, application: OpenApplication, host: HostProfile, policy: MatchPolicy) -> bool:
+        return has_room(application.profile, host, self.bookings.of_host(host.host_id), policy.as_of)
+
     def _enters(self, application: OpenApplication, host: HostProfile, cosine: float, policy: MatchPolicy) -> bool:
-        if not fits(application.profile, host, as_of=policy.as_of):
+        if not fits(application.profile, host, as_of=policy.as_of) or not self._has_room(application, host, policy):
             return False
         value = score(application.profile, host, cosine, policy.weights).score
         return would_enter(application.matches, host.host_id, value, policy.top_n)
@@ -550,7 +638,7 @@ class Matching:
         while True:
             async with self._state:
                 runs = work_out()
-                seen = self.index.changes
+                seen = self._seen()
                 touched = [run.application.application_id for run in runs]
                 self._in_flight.update(touched)
             if not runs:
@@ -568,9 +656,9 @@ class Matching:
                 self.metrics.published("new-host", len(runs))
                 self.stats.host_runs += len(runs)
                 self.stats.last_run_at = datetime.now(UTC).isoformat()
-                if self.index.changes == seen or not kept:
+                if self._seen() == seen or not kept:
                     return
-            work_out = functools.partial(self._recheck_runs, kept)
+            work_out = functools.partial(self._missed_runs, kept, seen)
 
     async def _rematch_or_defer(self, work_out: Callable[[], list[Run]]) -> None:
         try:
@@ -604,12 +692,13 @@ class Matching:
         self._in_flight -= Counter(touched)
         self._state.notify_all()
 
-    async def _land(self, touched: Iterable[UUID], seen: int) -> None:
+    async def _land(self, touched: Iterable[UUID], seen: tuple[int, int]) -> None:
         """Runs that failed are over; memory keeps what it held."""
         async with self._state:
             self._landed(touched)
-            if self.index.changes != seen:
+            if self._seen() != seen:
                 # Re-matches skipped these applications while the runs were out: check their lists again.
+                self._rooms_pending |= self.bookings.room_changed_since(seen[1])
                 self.rematch_pending = True
 
     # -- partitions changing hands ---------------------------------------------------------------------
@@ -627,7 +716,9 @@ class Matching:
             for application in loaded:
                 application.matches = [m for m in application.matches if m.host_id in self.index]
                 self.applications.put(application)
-            return self._recheck_runs(loaded)
+            # The previous owner's lists may predate the latest bookings: every host with bookings, or freed
+            # from one, is checked too.
+            return self._missed_runs(loaded, (self.index.changes, 0))
 
         await self._rematch(adopt)
         logger.info("partitions taken over", extra={"partitions": sorted(partitions), "applications": len(loaded)})
@@ -640,9 +731,34 @@ class Matching:
             self.applications.drop_partitions(partitions)
 
     async def recheck(self) -> None:
-        """Re-match every held application against hosts changed since its list (after a failed re-match)."""
+        """Re-match every held application against hosts changed since its list, and where a host's room
+        changed (after a failed re-match)."""
         self.rematch_pending = False
         await self._rematch(lambda: self._recheck_runs(self.applications.all()))
+        await self._rematch_rooms()
+
+    # -- exchanges -------------------------------------------------------------------------------------
+
+    async def on_exchange_steps(self, batch: Sequence[Received[ExchangeEvent]], *, rematch: bool) -> None:
+        """Keep what the exchanges' steps book; with `rematch`, re-match the held applications whose list a
+        host's changed room changes (a host now full leaves it, a host with room again may enter)."""
+        async with self._state:
+            changed = self.bookings.apply(received.event for received in batch)
+            if not (rematch and changed and len(self.applications)):
+                return
+            self._rooms_pending |= changed
+        try:
+            await self._rematch_rooms()
+        except Exception:
+            logger.exception("re-matching after bookings changed failed; it will be retried")
+
+    async def _rematch_rooms(self) -> None:
+        """Re-match for the hosts whose room changed; they stay pending until their runs are out and kept."""
+        if not self._rooms_pending:
+            return
+        hosts = set(self._rooms_pending)
+        await self._rematch(functools.partial(self._room_runs, hosts))
+        self._rooms_pending -= hosts
 
     async def checkpoint(self) -> None:
         """Record in the store that every held application has been checked against the index as it is now.

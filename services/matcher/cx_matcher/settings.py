@@ -108,3 +108,8 @@ class Settings(ServiceSettings):
     )
     snapshot_interval_s: float = Field(300.0, gt=0, description="Seconds between snapshots while hosts change.")
     snapshot_keep: int = Field(2, ge=1, le=100, description="Snapshots kept; older ones are deleted.")
+
+    # Bookings (the exchange topic)
+    exchange_batch_max: int = Field(
+        256, ge=1, le=10_000, description="Exchange steps read and applied together at most."
+    )

@@ -15,13 +15,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from cx_contracts.codec import event_headers, event_key, event_value, parse_event
 from cx_contracts.events import AnyEvent, MatchFound
-from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
+from cx_contracts.topics import EVENT_TOPICS, EXCHANGE_EVENTS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
 from cx_kit.kafka import ensure_topics
 from cx_kit.testing import Infrastructure, read_topic
 
 # Availability in the examples is in 2027; tests count dates from a fixed day so they do not age.
 AS_OF = date(2027, 1, 4)
-MATCHER_TOPICS = (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND)
+MATCHER_TOPICS = (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND, EXCHANGE_EVENTS)
 
 
 @pytest.fixture(scope="session")

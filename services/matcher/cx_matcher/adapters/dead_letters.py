@@ -1,7 +1,7 @@
 """Dead-lettering: a record that breaks the contract is copied to `<topic>.dlq` with the error in headers.
 
-Visitor records are read by one replica of the consumer group each; host records by every replica, so a
-host record is dead-lettered once, by whichever replica meets it first.
+Visitor records are read by one replica of the consumer group each; host and exchange records by every
+replica, so one of those is dead-lettered once, by whichever replica meets it first.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ class VisitorDeadLetters:
         return True
 
 
-class HostDeadLetters:
-    """Copies a bad host record to `<topic>.dlq` unless some replica already did (a marker in MongoDB)."""
+class ReplicatedDeadLetters:
+    """Copies a bad record of a topic every replica reads (hosts, exchanges) to `<topic>.dlq` unless some replica
+    already did (a marker in MongoDB)."""
 
     def __init__(self, broker: KafkaBroker, markers: AsyncCollection, service: str) -> None:
         self._broker = broker
@@ -53,7 +54,7 @@ class HostDeadLetters:
             {"_id": marker}, {"$setOnInsert": {"at": datetime.now(UTC), "error": type(error).__name__}}, upsert=True
         )
         logger.error(
-            "host record dead-lettered",
+            "record dead-lettered",
             extra={
                 "topic": record.topic,
                 "partition": record.partition,

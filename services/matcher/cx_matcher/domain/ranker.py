@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cx_matcher.domain.bookings import Bookings
 from cx_matcher.domain.profiles import HostProfile, VisitorProfile, answer_masks
 from cx_matcher.domain.ranking import SCORE_SLACK, MatchPolicy, RankedHost, rank_hosts
 from cx_matcher.domain.rules import RuleColumns, may_fit
@@ -57,11 +58,20 @@ class Ranker:
     up for the lower similarity, exactly those hosts are found from the index's answer columns and scored with
     the pool. Only when they are more than a pool's worth does the pool grow instead (x4 a step, up to
     `max_candidate_pool`). Up to that cap the list equals an exhaustive ranking of the whole index
-    (docs/benchmarks.md compares them). A batch of visitors shares one index search (`rank_many`).
+    (docs/benchmarks.md compares them). A batch of visitors shares one index search (`rank_many`). The capacity
+    is counted with what `bookings` hold (the index's capacity column stays an upper bound of the room left).
     """
 
-    def __init__(self, index: SearchIndex, *, candidate_pool: int = 500, max_candidate_pool: int = 5000) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        *,
+        bookings: Bookings | None = None,
+        candidate_pool: int = 500,
+        max_candidate_pool: int = 5000,
+    ) -> None:
         self.index = index
+        self.bookings = Bookings() if bookings is None else bookings
         self.candidate_pool = candidate_pool
         self.max_candidate_pool = max(max_candidate_pool, candidate_pool)
 
@@ -159,6 +169,7 @@ class Ranker:
             policy,
             limit=limit,
             bounds=bounds[order].tolist(),
+            bookings=self.bookings,
         )
 
     def _contenders(

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from cx_matcher.domain.bookings import Bookings
 from cx_matcher.domain.profiles import HostProfile, VisitorProfile
-from cx_matcher.domain.rules import dates_fit, fits_apart_from_dates
+from cx_matcher.domain.rules import dates_fit, fits_apart_from_dates, has_room
 from cx_matcher.domain.scoring import (
     CRITERIA,
     ScoringWeights,
@@ -66,8 +67,10 @@ def rank_hosts(
     limit: int | None = None,
     by_falling_similarity: bool = False,
     bounds: Sequence[float] | None = None,
+    bookings: Bookings | None = None,
 ) -> list[RankedHost]:
-    """The best `limit` (default: policy.top_n) of `candidates` (host, cosine) that break no hard rule.
+    """The best `limit` (default: policy.top_n) of `candidates` (host, cosine) that break no hard rule, the
+    capacity counted with what `bookings` hold of each host for the visitor's window (rules.taken_for_window).
 
     Exact, but lazy: once the list is full, a candidate whose score cannot reach its last entry, even with
     every keyword matching, is dropped before its dates and keywords are looked at; and reading stops once no
@@ -96,6 +99,8 @@ def rank_hosts(
         if full and score_without_keywords(visitor, host, cosine, weights) + keyword_weight < floor:
             continue
         if not dates_fit(visitor, host, as_of):
+            continue
+        if bookings is not None and not has_room(visitor, host, bookings.of_host(host.host_id), as_of):
             continue
         parts = contributions(raw_criteria(visitor, host, cosine), weights)
         value = total(parts)

@@ -8,24 +8,34 @@ docs/matching-quality.md:
   joined; none given means any time) and the visitor can travel (no window means any time), counted from
   `as_of` on, must hold at least the requested working days; and those days must not exceed the host's
   `max_days`;
-- capacity: a host's `capacity` is the most visiting participants it can receive at the same time, so the
-  visitor's `participants`, added to the participants the host has already taken on for the visitor's window
-  (`taken`: those of its accepted exchanges that overlap the window), must not exceed it. Until exchanges are
-  accepted on the platform nothing is taken, and ranking passes none.
+- capacity: a host's `capacity` is the most visiting participants it can receive at the same time, and an
+  accepted or agreed exchange holds its participants of it on each of its calendar days, weekends included, as
+  the exchanges service books them (domain/bookings.py). The visitor's stay is some run of calendar days inside
+  one common period (above) holding at least its requested working days; a host has room for the visitor when
+  some such stay has, on each of its days, room for the visitor's `participants` next to what is booked that
+  day. `taken` is what that leaves to check against the capacity alone: the fewest participants, over the
+  stays the visitor could make, that are booked on the busiest day of the stay (`taken_for_window`); the host
+  is full for the window when `participants + taken > capacity`. It is 0 with no bookings, and when no stay
+  fits at all (then the dates rule is the one broken). A stay longer than the requested days holds a shorter
+  one, so only the shortest stays matter, but the check reads the free runs between booked days instead of
+  listing stays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 import numpy as np
 
 from cx_contracts.questionnaire import working_days
 from cx_contracts.scalars import EARLIEST_DATE, LATEST_DATE
 
+from cx_matcher.domain.bookings import Booking
 from cx_matcher.domain.profiles import HostProfile, Period, VisitorProfile
 
 
@@ -57,6 +67,58 @@ def common_periods(visitor: VisitorProfile, host: HostProfile, as_of: date | Non
 def dates_fit(visitor: VisitorProfile, host: HostProfile, as_of: date | None = None) -> bool:
     """Whether one common period holds the visitor's requested working days."""
     return any(working_days(start, end) >= visitor.days for start, end in common_periods(visitor, host, as_of))
+
+
+def taken_for_window(
+    visitor: VisitorProfile, host: HostProfile, booked: Sequence[Booking], as_of: date | None = None
+) -> int:
+    """The participants `booked` take of the host for the visitor's window: the least, over the stays the visitor
+    could make, of the most booked on one day of the stay (0 with no bookings or no stay)."""
+    if not booked:
+        return 0
+    periods = list(common_periods(visitor, host, as_of))
+    if not periods:
+        return 0
+    segments = booked_days(booked)
+    for ceiling in sorted({0, *(level for _, _, level in segments)}):
+        busier = [(start, end) for start, end, level in segments if level > ceiling]
+        if any(_holds_stay(period, busier, visitor.days) for period in periods):
+            return ceiling
+    return 0  # unreachable: the busiest ceiling leaves every period free
+
+
+_DAY = timedelta(days=1)
+
+
+def booked_days(booked: Iterable[Booking]) -> list[tuple[date, date, int]]:
+    """The participants booked per day, as runs of days (first, last, participants) with some booked, in order."""
+    deltas: Counter[date] = Counter()
+    for booking in booked:
+        deltas[booking.start] += booking.participants
+        deltas[booking.end + _DAY] -= booking.participants
+    points = sorted(deltas)
+    runs, level = [], 0
+    for here, following in pairwise(points):
+        level += deltas[here]
+        if level > 0:
+            runs.append((here, following - _DAY, level))
+    return runs
+
+
+def _holds_stay(period: Period, busy: Sequence[tuple[date, date]], days: int) -> bool:
+    """Whether the days of `period` outside the `busy` runs (in order) hold `days` working days in a row."""
+    start, end = period
+    for busy_start, busy_end in busy:
+        if busy_end < start:
+            continue
+        if busy_start > end:
+            break
+        if busy_start > start and working_days(start, busy_start - _DAY) >= days:
+            return True
+        start = busy_end + _DAY
+        if start > end:
+            return False
+    return working_days(start, end) >= days
 
 
 def broken_rules(
@@ -141,6 +203,11 @@ def fits_apart_from_dates(visitor: VisitorProfile, host: HostProfile, *, taken: 
         and visitor.days <= host.max_days
         and visitor.participants + taken <= host.capacity
     )
+
+
+def has_room(visitor: VisitorProfile, host: HostProfile, booked: Sequence[Booking], as_of: date | None = None) -> bool:
+    """Whether what `booked` holds leaves the host room for the visitor's participants in one stay of its window."""
+    return visitor.participants + taken_for_window(visitor, host, booked, as_of) <= host.capacity
 
 
 def fits(visitor: VisitorProfile, host: HostProfile, *, as_of: date | None = None, taken: int = 0) -> bool:

@@ -1,7 +1,8 @@
 """Matching runs: what triggered one, its id, and the MatchFound event it becomes.
 
-Run ids are derived, not random: a run repeated after a crash or a redelivery (the same visitor event, or
-the same host revision entering the same application revision's list) gets the same `match_run_id`, and
+Run ids are derived, not random: a run repeated after a crash or a redelivery (the same visitor event, the
+same host revision entering the same application revision's list, or the same bookings of a host moving it in
+or out of that list) gets the same `match_run_id`, and
 the notifier, which sends at most one mail per (match_run_id, recipient), sends nothing twice.
 """
 
@@ -31,6 +32,13 @@ def host_run_id(application_id: UUID, revision: int, hosts: Iterable[tuple[UUID,
     """The run that host revisions (host_id, revision) entering one application revision's list trigger."""
     entering = ",".join(f"{host_id}:{host_revision}" for host_id, host_revision in sorted(hosts, key=str))
     return uuid5(_RUN_NAMESPACE, f"host/{application_id}/{revision}/{entering}")
+
+
+def room_run_id(application_id: UUID, revision: int, hosts: Iterable[tuple[UUID, str]]) -> UUID:
+    """The run that hosts' changed room (host_id, its bookings in words) triggers in one application revision's
+    list: every replica reading the same exchange steps derives the same id."""
+    moved = ",".join(f"{host_id}:{bookings}" for host_id, bookings in sorted(hosts, key=str))
+    return uuid5(_RUN_NAMESPACE, f"room/{application_id}/{revision}/{moved}")
 
 
 def model_version(model_name: str, weights_fingerprint: str, top_n: int) -> str:

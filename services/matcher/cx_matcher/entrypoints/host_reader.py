@@ -1,27 +1,25 @@
 """The host-topic reader: every replica reads every partition of cx.catalogue.host-answers.v1 into its index.
 
-No consumer group: the host catalogue is state replicated to each replica, not work split between them.
-The reader assigns itself all partitions, restores the newest snapshot (index, profiles, and the offsets
-they cover) and reads only what came after; at start-up it reads up to the end offsets before the visitor
-subscriber starts, so no application is matched against a half-loaded catalogue. Then it follows the
-topic, handing each batch to the handler (handlers.Matching.on_host_answers, which re-matches open
-applications as hosts arrive), and writes a snapshot every `snapshot_interval_s` while hosts change, and
-once more at shutdown. A record that breaks the contract is dead-lettered here and never reaches the handler.
+No consumer group: the host catalogue is state replicated to each replica, not work split between them
+(entrypoints/topic_reader.py). The reader assigns itself all partitions, restores the newest snapshot (index,
+profiles, and the offsets they cover) and reads only what came after; at start-up it reads up to the end
+offsets before the visitor subscriber starts, so no application is matched against a half-loaded catalogue.
+Then it follows the topic, handing each batch to the handler (handlers.Matching.on_host_answers, which
+re-matches open applications as hosts arrive), and writes a snapshot every `snapshot_interval_s` while hosts
+change, and once more at shutdown. A record that breaks the contract is dead-lettered here and never reaches
+the handler.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential
 
 from cx_contracts.events import HostAnswersSubmitted
 from cx_contracts.topics import HOST_ANSWERS
@@ -29,38 +27,25 @@ from cx_contracts.topics import HOST_ANSWERS
 from cx_matcher.adapters.dead_letters import DeadLetter
 from cx_matcher.adapters.snapshots import SnapshotInfo, SnapshotStore
 from cx_matcher.entrypoints.records import RecordDecoder, next_offsets
+from cx_matcher.entrypoints.topic_reader import ReaderStatus, TopicReader
 from cx_matcher.handlers import HostEvent, Matching
 from cx_matcher.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# A catch-up poll that returns nothing for this long while partitions look behind means the records there
-# were compacted away (or are aborted transactions): the reader counts itself caught up.
-STALL_S = 5.0
-
 
 @dataclass
-class HostReaderStatus:
+class HostReaderStatus(ReaderStatus):
     """What GET /api/matcher/status reports about the host topic and snapshots."""
 
-    ready: bool = False
     restored_from: str | None = None
     restored_hosts: int = 0
     restore_seconds: float | None = None
-    catch_up_records: int = 0
-    catch_up_seconds: float | None = None
     last_snapshot: SnapshotInfo | None = None
     snapshot_failures: int = 0
-    positions: dict[int, int] = field(default_factory=dict)
-    end_offsets: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def lag(self) -> int:
-        """Host records not yet in the index."""
-        return sum(max(0, end - self.positions.get(p, 0)) for p, end in self.end_offsets.items())
 
 
-class HostTopicReader:
+class HostTopicReader(TopicReader):
     """Restores, catches up with and then follows the host topic; a background worker of the service."""
 
     def __init__(
@@ -72,16 +57,12 @@ class HostTopicReader:
         dead_letter: DeadLetter,
         snapshots: SnapshotStore | None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, settings.topic(HOST_ANSWERS), kind="hosts", batch_max=settings.host_batch_max)
         self.matching = matching
         self.broker = broker
         self.decoder: RecordDecoder[HostEvent] = RecordDecoder(dead_letter)
         self.snapshots = snapshots
-        self.topic = settings.topic(HOST_ANSWERS)
-        self.status = HostReaderStatus()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._partitions: list[TopicPartition] = []
-        self._task: asyncio.Task[None] | None = None
+        self.status: HostReaderStatus = HostReaderStatus()
         self._snapshot_mark: tuple[int, dict[int, int]] | None = None
         self._last_snapshot_at = time.monotonic()
         self._recheck_after = 0.0
@@ -94,19 +75,9 @@ class HostTopicReader:
         # The producer is needed to dead-letter a bad host record met while catching up.
         await self.broker.connect()
         await self._restore()
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            client_id=f"{self.settings.service_name}-hosts",
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        partitions = await self._topic_partitions()
-        await consumer.start()
-        self._consumer = consumer
-        self._partitions = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        consumer.assign(self._partitions)
-        ends = await consumer.end_offsets(self._partitions)
+        ends = await self._open()
+        consumer = self._consumer
+        assert consumer is not None
         index = self.matching.index
         if any(index.offsets.get(tp.partition, 0) > ends[tp] for tp in self._partitions):
             # The snapshot covers records the topic no longer has (it was recreated): start from scratch.
@@ -118,72 +89,14 @@ class HostTopicReader:
                 consumer.seek(tp, index.offsets[tp.partition])
             else:
                 await consumer.seek_to_beginning(tp)
-        self.status.end_offsets = {tp.partition: ends[tp] for tp in self._partitions}
-        await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
-        self.status.catch_up_seconds = round(time.perf_counter() - started, 3)
-        self.status.ready = True
-        logger.info(
-            "host topic caught up",
-            extra={
-                "hosts": len(self.matching.index),
-                "records": self.status.catch_up_records,
-                "seconds": self.status.catch_up_seconds,
-            },
-        )
-
-    async def _topic_partitions(self) -> list[int]:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            client_id=f"{self.settings.service_name}-hosts-admin",
-        )
-        await admin.start()
-        try:
-            described = await admin.describe_topics([self.topic])
-        finally:
-            await admin.close()
-        partitions = [
-            p["partition"]
-            for t in described
-            if t["topic"] == self.topic and not t["error_code"]
-            for p in t["partitions"]
-        ]
-        if not partitions:
-            raise RuntimeError(f"host topic {self.topic} does not exist; create the topics before the matcher")
-        return partitions
-
-    async def _read_until(self, ends: dict[TopicPartition, int], *, deadline: float) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        last_progress = time.monotonic()
-        while True:
-            positions = {tp: await consumer.position(tp) for tp in self._partitions}
-            self._note_positions(positions)
-            behind = [tp for tp in self._partitions if positions[tp] < ends[tp]]
-            if not behind:
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {self.topic} to its end within {self.settings.catch_up_timeout_s}s")
-            batch = await consumer.getmany(*behind, timeout_ms=500, max_records=self.settings.host_batch_max)
-            records = _in_order(batch)
-            if records:
-                last_progress = time.monotonic()
-                self.status.catch_up_records += len(records)
-                await self._apply(records, rematch=False)
-            elif time.monotonic() - last_progress > STALL_S:
-                logger.warning(
-                    "host topic partitions stalled below their end offsets; counted as caught up",
-                    extra={"partitions": [tp.partition for tp in behind]},
-                )
-                break
+        positions = await self._read_until(ends, deadline=time.monotonic() + self.settings.catch_up_timeout_s)
         await self.matching.cover({tp.partition: offset for tp, offset in positions.items()})
+        self._caught_up(started, hosts=len(self.matching.index))
 
     async def _apply(self, records: list[ConsumerRecord], *, rematch: bool) -> None:
         await self.matching.on_host_answers(
             await self.decoder.decode(records), covered=next_offsets(records), rematch=rematch
         )
-
-    def _note_positions(self, positions: dict[TopicPartition, int]) -> None:
-        self.status.positions = {tp.partition: offset for tp, offset in positions.items()}
 
     async def _restore(self) -> None:
         if self.snapshots is None:
@@ -219,41 +132,16 @@ class HostTopicReader:
 
     # -- running ---------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Follow the topic in the background (a worker: runs once the broker is up)."""
-        self._task = asyncio.create_task(self._follow(), name="host-topic-reader")
-
     async def stop(self) -> None:
         """Stop following, write a last snapshot and checkpoint, close the consumer."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._stop_following()
         try:
             await self.snapshot_and_checkpoint(force=True)
         except Exception:
             logger.exception("could not write the shutdown snapshot")
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await self._close()
 
-    async def _follow(self) -> None:
-        while True:
-            # A step that fails (the broker, a snapshot) is logged and taken again after a pause.
-            await self._retrying("host topic reader failed; continuing")(self._follow_step)
-
-    async def _follow_step(self) -> None:
-        consumer = self._consumer
-        assert consumer is not None
-        batch = await consumer.getmany(timeout_ms=1000, max_records=self.settings.host_batch_max)
-        records = _in_order(batch)
-        if records:
-            # The batch is applied again until it is, never skipped.
-            await self._retrying("host records could not be applied; retrying")(self._apply, records, rematch=True)
-        self._note_positions({tp: await consumer.position(tp) for tp in self._partitions})
-        self.status.end_offsets = {
-            tp.partition: consumer.highwater(tp) or self.status.end_offsets.get(tp.partition, 0)
-            for tp in self._partitions
-        }
+    async def _after_step(self) -> None:
         if self.matching.rematch_pending and time.monotonic() >= self._recheck_after:
             await self._recheck()
         if time.monotonic() - self._last_snapshot_at >= self.settings.snapshot_interval_s:
@@ -268,21 +156,6 @@ class HostTopicReader:
         except Exception:
             self._recheck_after = time.monotonic() + self.settings.consumer_backoff_max_s
             logger.exception("re-matching failed again; retrying", extra={"in_s": self.settings.consumer_backoff_max_s})
-
-    def _retrying(self, message: str) -> AsyncRetrying:
-        """Retry for as long as it takes, backing off as the broker's subscribers do; cancelling stops it."""
-
-        def log(state: RetryCallState) -> None:
-            error = state.outcome.exception() if state.outcome is not None else None
-            logger.error(message, exc_info=error)
-
-        return AsyncRetrying(
-            wait=wait_exponential(
-                multiplier=self.settings.consumer_backoff_initial_s, max=self.settings.consumer_backoff_max_s
-            ),
-            before_sleep=log,
-            reraise=True,
-        )
 
     async def snapshot_and_checkpoint(self, *, force: bool = False) -> SnapshotInfo | None:
         """Write a snapshot if hosts changed since the last one (or `force`), and checkpoint the applications."""
@@ -306,11 +179,6 @@ class HostTopicReader:
         self.status.last_snapshot = info
         logger.info("index snapshot written", extra={"path": str(info.path), "hosts": info.hosts})
         return info
-
-
-def _in_order(batch: dict[TopicPartition, list[ConsumerRecord]]) -> list[ConsumerRecord]:
-    """A fetch's records, partition by partition, each in offset order."""
-    return [record for tp in sorted(batch, key=lambda tp: tp.partition) for record in batch[tp]]
 
 
 HOST_TOPIC_DESCRIPTION = (

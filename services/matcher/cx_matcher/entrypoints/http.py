@@ -13,6 +13,7 @@ from cx_contracts.events import MAX_MATCHES, HostMatch
 from cx_contracts.questionnaire import Organisation, VisitorAnswers
 
 from cx_matcher.domain.ranking import today_utc
+from cx_matcher.entrypoints.exchange_reader import ExchangeTopicReader
 from cx_matcher.entrypoints.host_reader import HostTopicReader
 from cx_matcher.entrypoints.visitor_subscriber import VisitorSubscriber
 from cx_matcher.handlers import Embedder, Matching
@@ -91,7 +92,7 @@ class SnapshotStatus(BaseModel):
 class MatcherStatus(BaseModel):
     """GET /api/matcher/status."""
 
-    ready: bool = Field(description="The host topic was read to its end at start-up.")
+    ready: bool = Field(description="The host and exchange topics were read to their end at start-up.")
     model: ModelStatus
     model_version: str
     weights: dict[str, float]
@@ -99,6 +100,8 @@ class MatcherStatus(BaseModel):
     index: IndexStatus
     host_topic: TopicStatus
     visitor_topic: TopicStatus
+    exchange_topic: TopicStatus
+    bookings: int = Field(description="Accepted or agreed exchanges holding their hosts' capacity.")
     open_applications: int = Field(description="Open applications of the partitions this replica owns.")
     runs: dict[str, Any] = Field(description="Counters: visitor runs, host (new-host) runs, dead-lettered records.")
     catch_up_seconds: float | None
@@ -106,7 +109,12 @@ class MatcherStatus(BaseModel):
 
 
 def http_router(
-    settings: Settings, embedder: Embedder, matching: Matching, reader: HostTopicReader, visitors: VisitorSubscriber
+    settings: Settings,
+    embedder: Embedder,
+    matching: Matching,
+    reader: HostTopicReader,
+    visitors: VisitorSubscriber,
+    exchanges: ExchangeTopicReader,
 ) -> APIRouter:
     """The matcher's public routes, mounted under /api/matcher."""
     router = APIRouter(prefix="/api/matcher", tags=["matcher"])
@@ -142,7 +150,7 @@ def http_router(
         visitor_partitions, visitor_lag = await visitors.progress()
         snapshot = reader.status.last_snapshot
         return MatcherStatus(
-            ready=reader.status.ready,
+            ready=reader.status.ready and exchanges.status.ready,
             model=ModelStatus(
                 name=embedder.name,
                 backend=embedder.backend,
@@ -159,13 +167,19 @@ def http_router(
                 topic=reader.topic, partitions=sorted(reader.status.end_offsets), lag=reader.status.lag
             ),
             visitor_topic=TopicStatus(topic=visitors.topic, partitions=visitor_partitions, lag=visitor_lag),
+            exchange_topic=TopicStatus(
+                topic=exchanges.topic, partitions=sorted(exchanges.status.end_offsets), lag=exchanges.status.lag
+            ),
+            bookings=len(matching.bookings),
             open_applications=len(matching.applications),
             runs={
                 "visitor": matching.stats.visitor_runs,
                 "visitor_batches": matching.stats.visitor_batches,
                 "new_host": matching.stats.host_runs,
                 "skipped_redelivered": matching.stats.visitor_records_skipped,
-                "dead_lettered": visitors.decoder.dead_lettered + reader.decoder.dead_lettered,
+                "dead_lettered": visitors.decoder.dead_lettered
+                + reader.decoder.dead_lettered
+                + exchanges.decoder.dead_lettered,
                 "last_run_at": matching.stats.last_run_at,
             },
             catch_up_seconds=reader.status.catch_up_seconds,

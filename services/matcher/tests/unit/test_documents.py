@@ -23,6 +23,7 @@ def test_the_asyncapi_document_names_every_channel_the_matcher_uses() -> None:
         "cx.catalogue.host-answers.v1",
         "cx.applications.visitor-answers.v1",
         "cx.matcher.match-found.v1",
+        "cx.exchanges.exchange-events.v1",
     }
     assert all(channel.get("description") for channel in document["channels"].values())
     assert {"HostAnswersSubmitted", "MatchFound"} <= set(document["components"]["schemas"])

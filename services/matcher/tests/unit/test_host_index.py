@@ -152,16 +152,21 @@ def test_snapshot_columns_give_back_equal_profiles_sharing_equal_sets() -> None:
     assert len(tables["sets"]) < 5 * 5
 
 
+@pytest.mark.parametrize("with_bookings", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(seed: int) -> None:
-    """Pre-filtering, bound ordering and pool growth change the work done, never the list."""
+def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(seed: int, with_bookings: bool) -> None:
+    """Pre-filtering, bound ordering and pool growth change the work done, never the list; nor does a batch,
+    with accepted exchanges holding some hosts' capacity or not."""
     import random
-    from datetime import date
+    from datetime import date, timedelta
 
+    from cx_contracts.events import ExchangeAccepted
+
+    from cx_matcher.domain.bookings import Bookings
     from cx_matcher.domain.profiles import VisitorProfile
     from cx_matcher.domain.ranker import Ranker
     from cx_matcher.domain.ranking import MatchPolicy
-    from cx_matcher.domain.rules import fits
+    from cx_matcher.domain.rules import fits, taken_for_window
     from cx_matcher.domain.scoring import score
 
     rng = random.Random(seed)
@@ -178,9 +183,25 @@ def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(see
         )
         hosts.append((HostProfile.from_answers(uuid4(), 1, organisation, answers), unit(vectors)))
     index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
+    bookings = Bookings()
+    if with_bookings:
+        for p, _ in rng.sample(hosts, 150):
+            start = date(2027, 3, 1) + timedelta(days=rng.randrange(0, 90))
+            bookings.apply(
+                [
+                    examples.exchange_step(
+                        ExchangeAccepted,
+                        revision=2,
+                        host_id=p.host_id,
+                        participants=rng.randint(1, p.capacity),
+                        dates={"start": start, "end": start + timedelta(days=rng.randrange(0, 30))},
+                    )
+                ]
+            )
     policy = MatchPolicy(top_n=8, as_of=date(2027, 1, 4))
     for pool in (20, 1000):
-        ranker = Ranker(index, candidate_pool=pool, max_candidate_pool=1000)
+        ranker = Ranker(index, bookings=bookings, candidate_pool=pool, max_candidate_pool=1000)
+        visitors, queries, lists = [], [], []
         for v_index in range(6):
             visitor = VisitorProfile.from_answers(
                 uuid4(), 1, examples.visitor_organisation(v_index % 3), examples.visitor_answers(v_index % 3)
@@ -190,7 +211,12 @@ def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(see
                 (
                     (score(visitor, p, float(query @ v), policy.weights).score, str(p.host_id))
                     for p, v in hosts
-                    if fits(visitor, p, as_of=policy.as_of)
+                    if fits(
+                        visitor,
+                        p,
+                        as_of=policy.as_of,
+                        taken=taken_for_window(visitor, p, bookings.of_host(p.host_id), policy.as_of),
+                    )
                 ),
                 key=lambda item: (-item[0], item[1]),
             )[:8]
@@ -199,3 +225,8 @@ def test_the_ranker_gives_the_list_an_exhaustive_scoring_of_every_host_gives(see
             # Scores are rounded to 6 decimals; the last float32 bit of a similarity may differ between a
             # matrix product and a single dot product, moving a rounding by one step.
             assert [e.score for e in ranked] == pytest.approx([s for s, _ in expected], abs=2e-6)
+            visitors.append(visitor)
+            queries.append(query)
+            lists.append(ranked)
+        batch = ranker.rank_many(visitors, np.vstack(queries), policy)
+        assert [[e.host_id for e in ranked] for ranked in batch] == [[e.host_id for e in ranked] for ranked in lists]
