@@ -7,10 +7,19 @@ two publishes the event again on its next pass; consumers are idempotent, so the
 
 Document fields the relay owns: `outbox` (list of pending entries, oldest first), `outbox_lease`
 (which relay is publishing this document's entries, and until when).
+
+The lease is what keeps a second replica's relay from publishing the same entries, perhaps after newer ones. So
+a relay renews it before each entry and stops as soon as a renewal finds it gone (fenced out), and it gives up on
+a publish that stalls past a third of the lease, leaving the entry for the lease's next holder. The default lease
+(90 s) outlasts the producer's own delivery deadline (aiokafka's request timeout, 40 s), so a send given up on
+has landed or failed before anyone else may publish. Consumers still drop a revision older than the one they
+hold: a compacted topic can carry a replayed copy in any case.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +35,13 @@ from cx_kit.periodic import PeriodicTask
 
 OUTBOX_FIELD = "outbox"
 LEASE_FIELD = "outbox_lease"
+DEFAULT_LEASE_S = 90.0
+
+logger = logging.getLogger(__name__)
+
+
+class PublishStalled(Exception):
+    """A publish took longer than a third of the lease: given up on, so no other relay can overtake it."""
 
 
 class OutboxEntry(BaseModel):
@@ -92,12 +108,13 @@ class OutboxRelay:
         publisher: EventPublisher,
         *,
         poll_interval_s: float = 0.5,
-        lease_s: float = 30.0,
+        lease_s: float = DEFAULT_LEASE_S,
         batch_size: int = 100,
     ) -> None:
         self._collections = list(collections)
         self._publisher = publisher
         self._lease = timedelta(seconds=lease_s)
+        self._publish_timeout_s = lease_s / 3
         self._batch_size = batch_size
         # A pass that drained documents is followed by the next at once: more may be waiting.
         self._loop = PeriodicTask("outbox-relay", poll_interval_s, self.run_once, again_while_busy=True)
@@ -145,12 +162,29 @@ class OutboxRelay:
     async def _drain(self, collection: AsyncCollection, document: dict[str, Any]) -> None:
         entries = [OutboxEntry.model_validate(e) for e in document.get(OUTBOX_FIELD, [])]
         for entry in entries:
-            await self._publisher.publish_entry(entry)
+            if not await self._renew(collection, document["_id"]):
+                logger.warning(
+                    "outbox lease lost; the document's next holder publishes the rest",
+                    extra={"document": str(document["_id"]), "relay": self.relay_id},
+                )
+                return
+            try:
+                await asyncio.wait_for(self._publisher.publish_entry(entry), timeout=self._publish_timeout_s)
+            except TimeoutError:
+                raise PublishStalled(f"publishing {entry.event_id} took over {self._publish_timeout_s:g} s") from None
             await self._clear(collection, document["_id"], entry.event_id)
             self.published += 1
         await collection.update_one(
             {"_id": document["_id"], f"{LEASE_FIELD}.relay": self.relay_id}, {"$set": {LEASE_FIELD: None}}
         )
+
+    async def _renew(self, collection: AsyncCollection, document_id: Any) -> bool:
+        # Guarded on holding it: a relay whose lease ran out and was taken over learns it here, before publishing.
+        result = await collection.update_one(
+            {"_id": document_id, f"{LEASE_FIELD}.relay": self.relay_id},
+            {"$set": {f"{LEASE_FIELD}.until": datetime.now(UTC) + self._lease}},
+        )
+        return result.matched_count == 1
 
     async def _clear(self, collection: AsyncCollection, document_id: Any, event_id: str) -> None:
         # Writers only append, and entries leave in order, so the published entry is the first one: pop it,

@@ -61,7 +61,12 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     max_request_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413.")
     outbox_poll_interval_s: float = Field(0.5, gt=0, description="Relay poll period when nothing wakes it.")
-    outbox_lease_s: float = Field(30.0, gt=0, description="How long a relay owns a document's outbox.")
+    outbox_lease_s: float = Field(
+        90.0,
+        gt=0,
+        description="How long a relay owns a document's outbox, renewed before each event; longer than the "
+        "producer's delivery deadline (40 s), so that a given-up publish cannot land after the next holder's.",
+    )
     consumer_max_attempts: int = Field(5, ge=1, description="Tries of a failing record before the dead-letter topic.")
     consumer_backoff_initial_s: float = Field(0.2, ge=0)
     consumer_backoff_max_s: float = Field(5.0, ge=0)

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo.errors import DuplicateKeyError
 
 from cx_kit.kafka import make_broker
-from cx_kit.outbox import BrokerPublisher, OutboxEntry, OutboxRelay, with_outbox
+from cx_kit.outbox import BrokerPublisher, OutboxEntry, OutboxRelay, PublishStalled, with_outbox
 from cx_kit.testing import headers_of, read_topic, unique, wait_until
 
 pytestmark = pytest.mark.integration
+
+
+def _later() -> datetime:
+    return datetime.now(UTC) + timedelta(minutes=5)
 
 
 def _entry(topic: str, aggregate_id: str, revision: int) -> OutboxEntry:
@@ -149,3 +154,81 @@ async def _async(value):
 async def _outbox_empty(collection, aggregate_id):
     document = await collection.find_one({"_id": aggregate_id})
     return document is not None and document.get("outbox") == []
+
+
+class _Recording:
+    """A publisher that records what it published, with hooks run before and after each publish."""
+
+    def __init__(self, before=None, after=None) -> None:
+        self.published: list[str] = []
+        self._before, self._after = before, after
+
+    async def publish_entry(self, entry: OutboxEntry) -> None:
+        if self._before is not None:
+            await self._before(entry, len(self.published))
+        self.published.append(entry.event_id)
+        if self._after is not None:
+            await self._after(entry, len(self.published))
+
+
+async def _pending_document(collection, topic: str, revisions: int) -> tuple[str, list[OutboxEntry]]:
+    aggregate_id = unique("agg")
+    entries = [await _write_with_event(collection, aggregate_id, r, topic) for r in range(1, revisions + 1)]
+    return aggregate_id, entries
+
+
+async def test_a_relay_whose_lease_was_taken_over_publishes_nothing_more_of_that_document(mongo_database):
+    # Before: the lease was taken once and never checked again, so a relay that stalled past it went on
+    # publishing next to the relay that took the document over.
+    collection = mongo_database["aggregates"]
+    aggregate_id, entries = await _pending_document(collection, "t", 3)
+
+    async def taken_over_after_the_first(entry: OutboxEntry, published: int) -> None:
+        if published == 1:  # another replica claims the document (its lease ran out while this one stalled)
+            await collection.update_one(
+                {"_id": aggregate_id}, {"$set": {"outbox_lease": {"relay": "other", "until": _later()}}}
+            )
+
+    publisher = _Recording(after=taken_over_after_the_first)
+    relay = OutboxRelay([collection], publisher, lease_s=30)
+    await relay.run_once()
+
+    assert publisher.published == [entries[0].event_id], "nothing published after the lease was lost"
+    stored = await collection.find_one({"_id": aggregate_id})
+    assert [e["event_id"] for e in stored["outbox"]] == [e.event_id for e in entries[1:]], "left for the holder"
+    assert stored["outbox_lease"]["relay"] == "other", "the holder's lease is not touched"
+
+
+async def test_a_stalled_publish_is_given_up_within_the_lease_and_the_next_holder_publishes_in_order(mongo_database):
+    collection = mongo_database["aggregates"]
+    _, entries = await _pending_document(collection, "t", 2)
+
+    async def stall(entry: OutboxEntry, published: int) -> None:
+        await asyncio.sleep(10)  # a broker that does not answer
+
+    stalled = OutboxRelay([collection], _Recording(stall), lease_s=0.6)
+    with pytest.raises(PublishStalled):
+        await stalled.run_once()
+    assert await OutboxRelay([collection], _Recording()).run_once() == 0, "the lease still holds the document"
+
+    await asyncio.sleep(0.7)
+    publisher = _Recording()
+    assert await OutboxRelay([collection], publisher, lease_s=0.6).run_once() == 1
+    assert publisher.published == [e.event_id for e in entries], "every entry once, in order"
+
+
+async def test_a_long_drain_renews_its_lease_so_no_second_relay_claims_the_document(mongo_database):
+    collection = mongo_database["aggregates"]
+    _, entries = await _pending_document(collection, "t", 4)
+    rival = OutboxRelay([collection], _Recording(), lease_s=0.5)
+    claims: list[int] = []
+
+    async def slow(entry: OutboxEntry, published: int) -> None:
+        await asyncio.sleep(0.15)  # four entries take longer than one lease
+        claims.append(await rival.run_once())
+
+    publisher = _Recording(slow)
+    await OutboxRelay([collection], publisher, lease_s=0.5).run_once()
+    assert publisher.published == [e.event_id for e in entries]
+    assert claims == [0, 0, 0, 0], "the renewed lease kept the rival out throughout"
+    assert rival._publisher.published == []
