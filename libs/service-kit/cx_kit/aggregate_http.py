@@ -7,6 +7,8 @@ back as `If-Match: "<revision>"`. Without it the answer is 428; with an older on
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from typing import Annotated, Any
@@ -147,6 +149,27 @@ def written(outcome: Outcome, *, what: str) -> AggregateRecord:
 def json_document(document: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`document` as the JSON response, exactly as its own model serialises it (a subclass keeps its fields)."""
     return Response(document.model_dump_json(), status_code=status_code, media_type="application/json", headers=headers)
+
+
+# A create's Idempotency-Key header (the IETF httpapi draft's name): the same key from the same organisation
+# gives back what the first request made.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique text (a UUID, say) that the client keeps for this create: a retry with the same key "
+        "returns the record the first request made instead of a second one. Reused with another body: 422.",
+    ),
+]
+
+
+def json_fingerprint(document: Any) -> str:
+    """A digest of a JSON document that does not depend on the order of its keys (what a retry must repeat)."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def request_traceparent(request: Request) -> str:

@@ -20,14 +20,12 @@ what it may do is decided by `cx_kit.ownership` (`Ownership`, `read_view`, `cont
 # No `from __future__ import annotations` here: FastAPI reads a route's parameters from its annotations, and the
 # id's name and the body's model belong to the aggregate, so they are evaluated when its routes are built.
 
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
@@ -38,9 +36,11 @@ from cx_kit.aggregate_http import (
     PRIVATE,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
+    IdempotencyKey,
     etag,
     expected_revision,
     json_document,
+    json_fingerprint,
     not_found,
     request_traceparent,
     with_etag,
@@ -64,17 +64,6 @@ RECORDS_PREFIX = "/internal/records"
 
 Revision = Annotated[int, Depends(expected_revision)]
 Traceparent = Annotated[str, Depends(request_traceparent)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7e]+$",
-        description="Any unique text (a UUID, say) that the client keeps for this create: a retry with the same key "
-        "returns the record the first request made instead of a second one. Reused with another body: 422.",
-    ),
-]
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -141,12 +130,6 @@ class OwnedAggregateRoutes:
                 "created_at": record.created_at,
             }
         )
-
-
-def json_fingerprint(document: Any) -> str:
-    """A digest of a JSON document that does not depend on the order of its keys (what a retry must repeat)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _taking(endpoint: Endpoint, **models: type[BaseModel]) -> Endpoint:

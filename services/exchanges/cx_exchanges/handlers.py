@@ -33,7 +33,7 @@ from cx_contracts.exchange import (
     PartyContact,
     Side,
 )
-from cx_kit.aggregates import stored_now
+from cx_kit.aggregates import idempotent_id, stored_now
 from cx_kit.ownership import Caller, overseen_sides, own_sides
 
 from cx_exchanges.domain import exchange as steps_of
@@ -50,7 +50,11 @@ Kind = Literal["host", "visitor"]
 class ExchangeStore(Protocol):
     """Where exchanges are kept, each with its pending events."""
 
-    async def add(self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None) -> None: ...
+    async def add(
+        self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None, fingerprint: str | None = None
+    ) -> bool: ...
+
+    async def first_request(self, exchange_id: str) -> tuple[Exchange, str | None] | None: ...
 
     async def get(self, exchange_id: str) -> Exchange | None: ...
 
@@ -168,10 +172,41 @@ class Exchanges:
 
     # -- the request ----------------------------------------------------------------------------------------------
 
-    async def request(self, caller: Caller, request: ExchangeRequest, traceparent: str | None) -> Exchange:
-        """A visitor asks a host proposed to its application for an exchange."""
+    async def request(
+        self,
+        caller: Caller,
+        request: ExchangeRequest,
+        traceparent: str | None,
+        idempotency: tuple[str, str] | None = None,
+    ) -> Exchange:
+        """A visitor asks a host proposed to its application for an exchange.
+
+        With `idempotency` (the request's Idempotency-Key and a fingerprint of its body), a retry gives back the
+        exchange the first request made (at its first revision), whatever happened to it since, and stores and
+        publishes nothing; the same key with another body is refused naming the header."""
         if caller.is_manager:
             raise Refusal("forbidden", "A partnership manager does not request exchanges; sign in as the visitor.")
+        if idempotency is None:
+            return await self._request(caller, request, traceparent, str(uuid.uuid4()), None)
+        exchange_id = idempotent_id(caller.organisation, idempotency[0])
+        if first := await self._first_request(exchange_id, idempotency[1]):
+            return first
+        try:
+            return await self._request(caller, request, traceparent, exchange_id, idempotency[1])
+        except Refusal:
+            # A retry sent at the same time may have stored it meanwhile (its open request refuses this one).
+            if first := await self._first_request(exchange_id, idempotency[1]):
+                return first
+            raise
+
+    async def _request(
+        self,
+        caller: Caller,
+        request: ExchangeRequest,
+        traceparent: str | None,
+        exchange_id: str,
+        fingerprint: str | None,
+    ) -> Exchange:
         application, host, proposed = await asyncio.gather(
             self._records.facts("visitor", str(request.application_id)),
             self._records.facts("host", str(request.host_id)),
@@ -179,7 +214,7 @@ class Exchanges:
         )
         exchange = steps_of.request_exchange(
             request,
-            exchange_id=str(uuid.uuid4()),
+            exchange_id=exchange_id,
             caller=caller.organisation,
             application=application,
             host=host,
@@ -192,8 +227,22 @@ class Exchanges:
             await self._refuse_a_second_visit(exchange)
         event = steps_of.step_event(None, exchange)
         assert event is not None
-        await self._store.add(exchange, event, traceparent)
+        if not await self._store.add(exchange, event, traceparent, fingerprint):
+            raise Refusal("conflict", "This exchange was stored meanwhile; read your exchanges.")
         return exchange
+
+    async def _first_request(self, exchange_id: str, fingerprint: str) -> Exchange | None:
+        found = await self._store.first_request(exchange_id)
+        if found is None:
+            return None
+        exchange, first_fingerprint = found
+        if first_fingerprint != fingerprint:
+            raise Refusal(
+                "invalid",
+                "This Idempotency-Key was used for another request; send a new key with a new request.",
+                fields=(("Idempotency-Key", "Used before for a different request"),),
+            )
+        return replace(exchange, revision=1)
 
     async def _refuse_a_second_visit(self, exchange: Exchange) -> None:
         # Asked early, so a visitor is not left waiting on a request that could never be accepted.

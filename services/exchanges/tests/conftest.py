@@ -65,9 +65,21 @@ class MemoryStore:
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     events: list[ExchangeEvent] = field(default_factory=list)
 
-    async def add(self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None) -> None:
+    fingerprints: dict[str, str | None] = field(default_factory=dict)
+
+    async def add(
+        self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None, fingerprint: str | None = None
+    ) -> bool:
+        if exchange.id in self.exchanges:
+            return False
         self.exchanges[exchange.id] = exchange
+        self.fingerprints[exchange.id] = fingerprint
         self.events.append(event)
+        return True
+
+    async def first_request(self, exchange_id: str) -> tuple[Exchange, str | None] | None:
+        found = self.exchanges.get(exchange_id)
+        return None if found is None else (found, self.fingerprints.get(exchange_id))
 
     async def get(self, exchange_id: str) -> Exchange | None:
         return self.exchanges.get(exchange_id)

@@ -14,11 +14,13 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from cx_contracts.events import ExchangeEvent
 from cx_contracts.exchange import ExchangeState, Grant
 from cx_contracts.questionnaire import DateRangeState
 from cx_contracts.vocabulary import ExchangeFormat
+from cx_kit.aggregates import IDEMPOTENCY_FIELD
 from cx_kit.outbox import LEASE_FIELD, OUTBOX_FIELD, outbox_entry, with_outbox
 
 from cx_exchanges.domain.exchange import OPEN, Exchange, ExchangeSide, Report
@@ -112,12 +114,28 @@ class ExchangeRepository:
             await self._collection.create_index([(f"{side}.partnership", 1), ("requested_at", -1)])
         await self._collection.create_index([("visitor.record_id", 1), ("state", 1)])
 
-    async def add(self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None) -> None:
-        """Store a new exchange (revision 1) with its event queued."""
+    async def add(
+        self, exchange: Exchange, event: ExchangeEvent, traceparent: str | None, fingerprint: str | None = None
+    ) -> bool:
+        """Store a new exchange (revision 1) with its event queued (and the fingerprint of the request that made
+        it, when it came with an Idempotency-Key); False when an exchange with its id exists."""
         entry = outbox_entry(event, topic_namespace=self._topic_namespace, traceparent=traceparent)
         document = {"_id": exchange.id, "revision": exchange.revision, **exchange_document(exchange)}
-        await self._collection.insert_one({**document, OUTBOX_FIELD: [entry.to_document()], LEASE_FIELD: None})
+        if fingerprint is not None:
+            document[IDEMPOTENCY_FIELD] = {"fingerprint": fingerprint}
+        try:
+            await self._collection.insert_one({**document, OUTBOX_FIELD: [entry.to_document()], LEASE_FIELD: None})
+        except DuplicateKeyError:
+            return False
         self._after_write()
+        return True
+
+    async def first_request(self, exchange_id: str) -> tuple[Exchange, str | None] | None:
+        """The exchange `exchange_id` and the fingerprint of the request that made it, if stored."""
+        document = await self._collection.find_one({"_id": exchange_id}, projection={OUTBOX_FIELD: 0, LEASE_FIELD: 0})
+        if document is None:
+            return None
+        return exchange_of(document), (document.get(IDEMPOTENCY_FIELD) or {}).get("fingerprint")
 
     async def get(self, exchange_id: str) -> Exchange | None:
         """The exchange `exchange_id`, if stored."""

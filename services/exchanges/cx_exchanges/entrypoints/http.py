@@ -34,9 +34,11 @@ from cx_kit.aggregate_http import (
     PRIVATE,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
+    IdempotencyKey,
     etag,
     expected_revision,
     json_document,
+    json_fingerprint,
     problem_error,
     request_traceparent,
     with_etag,
@@ -106,11 +108,15 @@ def exchanges_router(exchanges: Exchanges, ownership: Ownership) -> APIRouter:
         summary="Ask a proposed host for an exchange",
         responses={201: with_etag("Requested.", location=True), **CREATE_PROBLEMS, **_CONFLICT},
     )
-    async def request(body: ExchangeRequest, caller: SignedIn, traceparent: Traceparent) -> Response:
+    async def request(
+        body: ExchangeRequest, caller: SignedIn, traceparent: Traceparent, idempotency_key: IdempotencyKey = None
+    ) -> Response:
         """A visitor organisation asks a host that the matcher proposed to its application: dates inside both sides'
         windows, a format both accept, its participants, its goals and a message. The host sees the request; the two
-        sides see each other's contact only once the host accepts."""
-        exchange = await answered(lambda: exchanges.request(caller, body, traceparent))
+        sides see each other's contact only once the host accepts. With an Idempotency-Key, a retry gives back the
+        exchange the first request made."""
+        keyed = None if idempotency_key is None else (idempotency_key, json_fingerprint(body.model_dump(mode="json")))
+        exchange = await answered(lambda: exchanges.request(caller, body, traceparent, keyed))
         created = ExchangeCreated(exchange_id=UUID(exchange.id), revision=exchange.revision)
         headers = {"Location": f"{PREFIX}/{exchange.id}", "ETag": etag(exchange.revision), **PRIVATE}
         return json_document(created, status_code=201, headers=headers)

@@ -139,8 +139,10 @@ class Platform:
         """The Authorization header of a manager of `partnership`."""
         return bearer(self.issuer.token(f"Office {partnership}", role="manager", partnership=partnership))
 
-    async def request(self, visitor: Party, host: Party, **changes: Any) -> httpx.Response:
-        """The visitor asks the host (proposed to it first) for an exchange."""
+    async def request(
+        self, visitor: Party, host: Party, idempotency_key: str | None = None, **changes: Any
+    ) -> httpx.Response:
+        """The visitor asks the host (proposed to it first) for an exchange (with an Idempotency-Key if given)."""
         body = {
             "application_id": visitor.record_id,
             "host_id": host.record_id,
@@ -151,7 +153,8 @@ class Platform:
             "message": "We would love to visit you in April.",
             **changes,
         }
-        return await self.exchanges.post("/api/exchanges", json=body, headers=visitor.headers)
+        keyed = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+        return await self.exchanges.post("/api/exchanges", json=body, headers={**visitor.headers, **keyed})
 
     async def requested(self, visitor: Party, host: Party, **changes: Any) -> dict[str, Any]:
         """A request that was taken (201): its id and revision."""

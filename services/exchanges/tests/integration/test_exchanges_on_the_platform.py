@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -124,6 +125,30 @@ async def test_a_second_accepted_exchange_of_the_same_visitor_is_refused_but_a_v
     taken = await platform.step(virtual.json()["exchange_id"], "accept", third_host.headers, 1, {"agenda": AGENDA})
     assert taken.status_code == 200, "a virtual exchange does not count as the visitor's one"
     assert taken.json()["grant_estimate"]["amount_cents"] == 0
+
+
+async def test_a_request_retried_with_its_idempotency_key_gives_back_the_first_exchange_and_one_event(
+    platform: Platform,
+) -> None:
+    host, visitor = await platform.host(0), await platform.visitor(0)
+    await platform.proposed(visitor, host)
+    key = f"request-{uuid4()}"
+    first, *retries = await asyncio.gather(*(platform.request(visitor, host, idempotency_key=key) for _ in range(4)))
+    assert [r.status_code for r in (first, *retries)] == [201] * 4, [r.text for r in retries]
+    exchange_id = first.json()["exchange_id"]
+    assert {r.json()["exchange_id"] for r in retries} == {exchange_id}, "concurrent retries: one exchange"
+
+    accepted = await platform.step(exchange_id, "accept", host.headers, 1, {"agenda": AGENDA})
+    assert accepted.status_code == 200, accepted.text
+    later = await platform.request(visitor, host, idempotency_key=key)
+    assert later.status_code == 201 and later.json() == {"exchange_id": exchange_id, "revision": 1}, "the first result"
+    reused = await platform.request(visitor, host, idempotency_key=key, message="Another text, another request.")
+    assert reused.status_code == 422
+    assert [e["field"] for e in reused.json()["errors"]] == ["Idempotency-Key"]
+
+    records = await steps_of(platform, exchange_id, 2)
+    events = [parse_event(r.topic, r.value, r.headers, key=r.key).event_type for r in records]
+    assert events == ["exchange-requested", "exchange-accepted"], "one request stored, however often it was sent"
 
 
 async def test_two_concurrent_acceptances_over_the_hosts_capacity_one_wins(platform: Platform) -> None:
