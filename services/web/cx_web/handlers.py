@@ -54,6 +54,7 @@ class PlatformApi(Protocol):
         query: Sequence[tuple[str, str]] = (),
         document: Mapping[str, Any] | None = None,
         revision: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiAnswer: ...
 
 
@@ -199,10 +200,17 @@ async def submit(
     token: str,
     values: FormValues,
     email: str | None,
+    idempotency_key: str | None = None,
 ) -> Saved | Refused:
-    """Create a record from the form (POST); the API's 422 comes back as form problems."""
+    """Create a record from the form (POST, with the form's Idempotency-Key); a 422 comes back as form problems."""
     document = questionnaire.document(values, contact_email=email)
-    answer = expect(await api.call(records.service, "POST", records.path, token=token, document=document), 201, 422)
+    answer = expect(
+        await api.call(
+            records.service, "POST", records.path, token=token, document=document, idempotency_key=idempotency_key
+        ),
+        201,
+        422,
+    )
     if answer.status == 422:
         return Refused(questionnaire.problems(answer.errors, document))
     return Saved(str(answer.body[records.id_field]), int(answer.body["revision"]))
@@ -313,11 +321,22 @@ class Conflict:
 
 
 async def request_exchange(
-    api: PlatformApi, form: Questionnaire, token: str, values: FormValues, ids: Mapping[str, str]
+    api: PlatformApi,
+    form: Questionnaire,
+    token: str,
+    values: FormValues,
+    ids: Mapping[str, str],
+    idempotency_key: str | None = None,
 ) -> Saved | Refused | Conflict:
-    """Send a request (POST); a 422 comes back as form problems, a 409 as the rule that refused it."""
+    """Send a request (POST, with the form's Idempotency-Key); a 422 comes back as form problems, a 409 as the rule
+    that refused it."""
     document = {**form.document(values, contact_email=None), **ids}
-    answer = expect(await api.call("exchanges", "POST", EXCHANGES, token=token, document=document), 201, 409, 422)
+    answer = expect(
+        await api.call("exchanges", "POST", EXCHANGES, token=token, document=document, idempotency_key=idempotency_key),
+        201,
+        409,
+        422,
+    )
     if answer.status == 422:
         return Refused(form.problems(answer.errors, document))
     if answer.status == 409:

@@ -48,6 +48,7 @@ class FakePlatformApi:
     records: dict[str, dict[str, StoredRecord]] = field(default_factory=lambda: {path: {} for path in ROUTES})
     matches: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, str | None]] = field(default_factory=list)
+    idempotency_keys: list[str | None] = field(default_factory=list)  # of every POST, in order
 
     async def call(
         self,
@@ -59,8 +60,11 @@ class FakePlatformApi:
         query: Sequence[tuple[str, str]] = (),
         document: Mapping[str, Any] | None = None,
         revision: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiAnswer:
         self.calls.append((method, path, token))
+        if method == "POST":
+            self.idempotency_keys.append(idempotency_key)
         if path == "/api/catalogue/hosts" and method == "GET":
             return self._catalogue(dict(query))
         for base, (id_field, list_path, create, update) in ROUTES.items():

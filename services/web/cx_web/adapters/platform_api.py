@@ -58,9 +58,10 @@ class HttpPlatformApi:
         query: Sequence[tuple[str, str]] = (),
         document: Mapping[str, Any] | None = None,
         revision: int | None = None,
+        idempotency_key: str | None = None,
     ) -> ApiAnswer:
         """One request to `service`; a transport failure or a 5xx is `ServiceUnavailable`."""
-        headers = {}
+        headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if revision is not None:

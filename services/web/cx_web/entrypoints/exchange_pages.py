@@ -27,7 +27,7 @@ from cx_web.domain.exchanges import (
 )
 from cx_web.domain.questionnaire_form import FormProblems, FormValues, Questionnaire
 from cx_web.domain.records import OrganisationView, application_page
-from cx_web.entrypoints.rendering import first, page, posted_form, see_other
+from cx_web.entrypoints.rendering import create_key, first, page, posted_form, see_other
 from cx_web.entrypoints.session import Session, SignedIn, flash
 from cx_web.handlers import (
     Conflict,
@@ -134,9 +134,8 @@ def exchange_router(api: PlatformApi) -> APIRouter:
         request: Request, session: SignedIn, application: Annotated[UUID, Query()], host: Annotated[UUID, Query()]
     ) -> HTMLResponse:
         asked = await exchange_request_page(api, session.token, str(application), str(host))
-        return _request_page(
-            request, asked, str(application), str(host), request_values(asked.application, asked.formats)
-        )
+        values = request_values(asked.application, asked.formats)
+        return _request_page(request, asked, str(application), str(host), values, key=create_key())
 
     @router.post("/new", response_class=HTMLResponse)
     async def send(request: Request, session: SignedIn) -> Response:
@@ -145,8 +144,9 @@ def exchange_router(api: PlatformApi) -> APIRouter:
         asked = await exchange_request_page(api, session.token, str(UUID(application)), str(UUID(host)))
         form = request_form(asked.formats)
         values = form.values(form_data)
+        key = create_key(form_data)
         outcome = await request_exchange(
-            api, form, session.token, values, {"application_id": application, "host_id": host}
+            api, form, session.token, values, {"application_id": application, "host_id": host}, key
         )
         if isinstance(outcome, Saved):
             flash(request, "Your request is sent. The host accepts or declines it; you see its answer here.")
@@ -154,7 +154,7 @@ def exchange_router(api: PlatformApi) -> APIRouter:
         problems = outcome.problems if isinstance(outcome, Refused) else FormProblems()
         conflict = outcome.detail if isinstance(outcome, Conflict) else None
         status = 422 if isinstance(outcome, Refused) else 409
-        return _request_page(request, asked, application, host, values, problems, conflict, status)
+        return _request_page(request, asked, application, host, values, problems, conflict, status, key=key)
 
     @router.get("/{exchange_id}", response_class=HTMLResponse, name="exchange")
     async def shown(request: Request, exchange_id: ExchangeId, session: SignedIn) -> HTMLResponse:
@@ -211,10 +211,13 @@ def _request_page(
     problems: FormProblems | None = None,
     conflict: str | None = None,
     status_code: int = 200,
+    *,
+    key: str,
 ) -> HTMLResponse:
     return page(
         request,
         "exchange_request.html",
+        idempotency_key=key,
         status_code=status_code,
         form=request_form(asked.formats),
         values=values,

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from cx_web.domain.questionnaire_form import FormProblems, FormValues, Questionnaire
 from cx_web.domain.records import OrganisationView
-from cx_web.entrypoints.rendering import first, page, posted_form, see_other
+from cx_web.entrypoints.rendering import create_key, first, page, posted_form, see_other
 from cx_web.entrypoints.session import Session, SignedIn, flash
 from cx_web.handlers import (
     NotAllowed,
@@ -71,6 +71,7 @@ def record_router(api: PlatformApi, pages: RecordPages) -> APIRouter:
         revision: int | None = None,
         stale: Stale | None = None,
         status_code: int = 200,
+        idempotency_key: str | None = None,
     ) -> HTMLResponse:
         return page(
             request,
@@ -85,6 +86,7 @@ def record_router(api: PlatformApi, pages: RecordPages) -> APIRouter:
             revision=revision,
             stale=stale,
             email=session.person.email,
+            idempotency_key=idempotency_key,
         )
 
     @router.get("", response_class=HTMLResponse)
@@ -97,14 +99,22 @@ def record_router(api: PlatformApi, pages: RecordPages) -> APIRouter:
     async def new(request: Request, session: SignedIn) -> HTMLResponse:
         _not_for_managers(session)
         prefilled = {"organisation.name": [session.person.organisation_name]}
-        return form_page(request, session, action=f"{pages.prefix}/new", heading=pages.create_heading, values=prefilled)
+        return form_page(
+            request,
+            session,
+            action=f"{pages.prefix}/new",
+            heading=pages.create_heading,
+            values=prefilled,
+            idempotency_key=create_key(),
+        )
 
     @router.post("/new", response_class=HTMLResponse)
     async def create(request: Request, session: SignedIn) -> Response:
         _not_for_managers(session)
         form = await posted_form(request)
         values = questionnaire.values(form)
-        outcome = await submit(api, records, questionnaire, session.token, values, session.person.email)
+        key = create_key(form)
+        outcome = await submit(api, records, questionnaire, session.token, values, session.person.email, key)
         if isinstance(outcome, Refused):
             return form_page(
                 request,
@@ -114,6 +124,7 @@ def record_router(api: PlatformApi, pages: RecordPages) -> APIRouter:
                 values=values,
                 problems=outcome.problems,
                 status_code=422,
+                idempotency_key=key,
             )
         flash(request, pages.created_message)
         return see_other(pages.record_page(outcome.record_id))

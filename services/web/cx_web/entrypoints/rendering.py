@@ -3,6 +3,7 @@ the message left by the last action."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,19 @@ async def posted_form(request: Request) -> dict[str, list[str]]:
     form = form_values((await request.form()).multi_items())
     check_csrf(request, first(form, CSRF_FIELD))
     return form
+
+
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+def create_key(values: Mapping[str, Sequence[str]] | None = None) -> str:
+    """The Idempotency-Key of a create form: the one the form was rendered with (a UUID), or a new one. Sent with
+    the form's POST, it makes a second click or a resent form give back what the first made."""
+    posted = first(values or {}, IDEMPOTENCY_FIELD)
+    try:
+        return str(uuid.UUID(posted))
+    except ValueError:
+        return str(uuid.uuid4())
 
 
 def first(values: Mapping[str, Sequence[str]], name: str) -> str:

@@ -157,6 +157,7 @@ def test_the_request_form_offers_the_formats_both_sides_accept() -> None:
         host=OrganisationView.of(host["organisation"]),
         host_answers=host["answers"],
         application_page="/applications/a",
+        idempotency_key="5b0c5a9e-35a4-4f49-9a4c-1d4f6fd0c2a1",
     )
 
     assert '<option value="virtual"' in page and '<option value="physical"' not in page

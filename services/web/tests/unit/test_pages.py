@@ -79,6 +79,24 @@ def test_a_host_publishes_its_entry_with_the_address_it_signed_in_with(browser, 
     assert "Your entry is published" in page.text and "Edit the entry" in page.text
 
 
+def test_a_create_form_sends_the_key_it_was_rendered_with_so_a_second_click_makes_nothing_new(
+    browser, api, sign_in
+) -> None:
+    sign_in(browser, "nordwest-agrifood")
+    form = browser.get("/entries/new")
+    (key,) = re.findall(r'name="idempotency_key" value="([0-9a-f-]{36})"', form.text)
+    assert re.findall(r'name="idempotency_key" value="([0-9a-f-]{36})"', browser.get("/entries/new").text) != [key]
+
+    refused = browser.post("/entries/new", data=host_form(idempotency_key=[key], **{"answers.capacity": ["many"]}))
+    assert refused.status_code == 422 and f'name="idempotency_key" value="{key}"' in refused.text, "kept on a retry"
+    browser.post("/entries/new", data=host_form(idempotency_key=[key]))
+    browser.post("/entries/new", data=host_form(idempotency_key=["not-a-uuid"]))
+
+    sent = api.idempotency_keys
+    assert sent[:2] == [key, key], "the API is told the form's key: it gives back the first record on a resend"
+    assert sent[2] is not None and sent[2] != key, "a key that is not the form's is replaced, never forwarded"
+
+
 def test_each_field_error_of_the_api_is_shown_beside_its_field_and_in_the_summary(browser, sign_in) -> None:
     sign_in(browser, "nordwest-agrifood")
 
