@@ -253,6 +253,12 @@ class Ranking:
         vectors = self.encoder.encode([visitor_text(a.answers) for a in applications])
         return self._rank(applications, vectors, limit=limit, policy=policy)
 
+    def rank_vectors(
+        self, applications: Sequence[Application], vectors: np.ndarray, *, limit: int | None, policy: MatchPolicy | None
+    ) -> list[list[RankedHost]]:
+        """Each application's list for its embedded answers (`vectors`, one row each), nothing stored."""
+        return self._rank(applications, vectors, limit=limit, policy=policy)
+
     def _rank(
         self, applications: Sequence[Application], vectors: np.ndarray, *, limit: int | None, policy: MatchPolicy | None
     ) -> list[list[RankedHost]]:
@@ -786,3 +792,15 @@ class Matching:
         logger.info(
             "open applications checkpointed", extra={"applications": len(held), "store_documents_removed": removed}
         )
+
+    async def preview(
+        self, applications: Sequence[Application], *, limit: int, policy: MatchPolicy
+    ) -> list[list[RankedHost]]:
+        """Rank answers against the index as it is now, storing and publishing nothing, off the event loop.
+
+        The texts are embedded on a worker thread, then ranked on another while the state lock keeps host and
+        booking changes (which are applied on the loop, under the same lock) out: the loop keeps serving the
+        consumers' heartbeats and other requests meanwhile."""
+        vectors = await self.ranking.embed([visitor_text(a.answers) for a in applications])
+        async with self._state:
+            return await asyncio.to_thread(self.ranking.rank_vectors, applications, vectors, limit=limit, policy=policy)

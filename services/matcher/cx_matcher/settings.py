@@ -94,6 +94,9 @@ class Settings(ServiceSettings):
         None, description="Count availability from this day (default: today, UTC); a fixed day for tests."
     )
     preview_max_top: int = Field(50, ge=1, le=MAX_MATCHES, description="Largest `top` a preview may ask for.")
+    preview_concurrency: int = Field(
+        2, ge=1, le=16, description="Previews ranked at once; one more is a 429 with Retry-After (never queued)."
+    )
 
     # Consuming
     visitor_batch_max: int = Field(32, ge=1, le=1024, description="Visitor answers embedded together at most.")

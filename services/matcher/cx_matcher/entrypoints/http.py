@@ -3,6 +3,8 @@ GET /api/matcher/status (index size, model, lag, snapshots)."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cx_contracts.events import MAX_MATCHES, HostMatch
 from cx_contracts.questionnaire import Organisation, VisitorAnswers
+from cx_kit.aggregate_http import problem_error
 
 from cx_matcher.domain.ranking import today_utc
 from cx_matcher.entrypoints.exchange_reader import ExchangeTopicReader
@@ -54,7 +57,7 @@ class ModelStatus(BaseModel):
 
     name: str
     backend: str | None
-    path: str | None
+    path: str | None = Field(description="The model file's or folder's name (never where it lies on the server).")
     dimension: int
     max_tokens: int | None
     texts_encoded: int | None
@@ -79,11 +82,11 @@ class TopicStatus(BaseModel):
 class SnapshotStatus(BaseModel):
     """Snapshots of the host index."""
 
-    directory: str | None
-    restored_from: str | None
+    directory: str | None = Field(description="The snapshot folder's name (not its place on the server).")
+    restored_from: str | None = Field(description="The file name of the snapshot restored at start-up.")
     restored_hosts: int
     restore_seconds: float | None
-    last_written: str | None
+    last_written: str | None = Field(description="The file name of the last snapshot written.")
     last_written_at: str | None
     last_written_hosts: int | None
     failures: int
@@ -108,6 +111,12 @@ class MatcherStatus(BaseModel):
     snapshots: SnapshotStatus
 
 
+def _name(path: object) -> str | None:
+    # A file's or folder's name, never where it lies on the server: the status route is readable by anyone
+    # who reaches the service, and a server path tells an attacker about the host (the logs have the paths).
+    return None if path is None else PurePath(str(path)).name
+
+
 def http_router(
     settings: Settings,
     embedder: Embedder,
@@ -119,6 +128,7 @@ def http_router(
     """The matcher's public routes, mounted under /api/matcher."""
     router = APIRouter(prefix="/api/matcher", tags=["matcher"])
     ranking = matching.ranking
+    busy = asyncio.Semaphore(settings.preview_concurrency)
 
     @router.post("/preview", response_model=PreviewResponse, summary="Rank hosts for answers, storing nothing")
     async def preview(request: PreviewRequest) -> PreviewResponse:
@@ -133,8 +143,12 @@ def http_router(
                     }
                 ]
             )
+        if busy.locked():
+            # Previews wait for nothing: a caller over the limit is told to come back (the gateway limits rates).
+            raise problem_error(429, "Too many previews at once; try again in a moment.", headers={"Retry-After": "1"})
         policy = ranking.policy()
-        (ranked,) = await ranking.rank([request], limit=request.top, policy=policy)
+        async with busy:
+            (ranked,) = await matching.preview([request], limit=request.top, policy=policy)
         return PreviewResponse(
             model_version=ranking.model_version,
             as_of=(policy.as_of or today_utc()).isoformat(),
@@ -154,7 +168,7 @@ def http_router(
             model=ModelStatus(
                 name=embedder.name,
                 backend=embedder.backend,
-                path=str(embedder.path),
+                path=_name(embedder.path),
                 dimension=embedder.dimension,
                 max_tokens=embedder.max_tokens,
                 texts_encoded=embedder.texts_encoded,
@@ -184,11 +198,11 @@ def http_router(
             },
             catch_up_seconds=reader.status.catch_up_seconds,
             snapshots=SnapshotStatus(
-                directory=None if settings.snapshot_dir is None else str(settings.snapshot_dir),
-                restored_from=reader.status.restored_from,
+                directory=_name(settings.snapshot_dir),
+                restored_from=_name(reader.status.restored_from),
                 restored_hosts=reader.status.restored_hosts,
                 restore_seconds=reader.status.restore_seconds,
-                last_written=None if snapshot is None else str(snapshot.path),
+                last_written=None if snapshot is None else _name(snapshot.path),
                 last_written_at=None if snapshot is None else snapshot.created_at,
                 last_written_hosts=None if snapshot is None else snapshot.hosts,
                 failures=reader.status.snapshot_failures,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -118,6 +119,30 @@ async def test_preview_ranks_answers_without_storing_or_publishing_anything(
     assert state["ready"] is True and state["index"] == {"kind": "flat", "hosts": 5, "dead_entries": 0}
     assert state["model"]["name"] == "all-MiniLM-L6-v2" and state["model"]["dimension"] == 384
     assert state["host_topic"]["lag"] == 0 and state["host_topic"]["partitions"] == list(range(6))
+    assert "/" not in state["model"]["path"] and str(REPO_ROOT) not in status.text, "no server path is shown"
+
+
+async def test_previews_beyond_the_limit_get_429_at_once_while_the_service_keeps_answering(
+    namespace, matcher_settings, run_matcher, http
+) -> None:
+    await namespace.publish(*(examples.host_answers_submitted(i) for i in range(5)))
+    async with run_matcher(matcher_settings(preview_concurrency=1)) as app, http(app) as client:
+        body = {
+            "organisation": examples.application_payload(1)["organisation"],
+            "answers": examples.application_payload(1)["answers"],
+            "top": 3,
+        }
+        answers = await asyncio.gather(
+            *(client.post("/api/matcher/preview", json=body) for _ in range(6)), client.get("/healthz")
+        )
+    previews, health = answers[:-1], answers[-1]
+    codes = sorted(r.status_code for r in previews)
+    assert 200 in codes and 429 in codes and set(codes) == {200, 429}, codes
+    refused = next(r for r in previews if r.status_code == 429)
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert health.status_code == 200, "the event loop stays free while previews rank"
+    assert len({json.dumps(r.json()["matches"]) for r in previews if r.status_code == 200}) == 1, "same list each time"
 
 
 def run_service(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
