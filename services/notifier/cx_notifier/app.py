@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=TITLE,
         version=__version__,
         description=DESCRIPTION,
-        routers=[status_router(built.ledger, built.relay)],
+        routers=[status_router(built.ledger, built.relay, cache_s=settings.status_cache_s)],
         workers=[
             built.relay,
             PeriodicTask("resume-pending-mails", settings.resume_interval_s, built.notifier.resume_pending),

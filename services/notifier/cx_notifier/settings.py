@@ -91,6 +91,9 @@ class Settings(ServiceSettings):
         2.0, gt=0, description="How often finished entries move out of the in-flight collection (keeps it small)."
     )
     prune_interval_s: float = Field(3600.0, gt=0, description="How often old ledger entries are pruned.")
+    status_cache_s: float = Field(
+        5.0, gt=0, le=300, description="GET /api/notifier/status counts the ledger at most this often."
+    )
     send_lease_s: float = Field(
         30.0, gt=0, description="How long a claim on a pending mail lasts; must outlive one SMTP conversation."
     )

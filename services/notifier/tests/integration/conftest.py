@@ -288,6 +288,7 @@ class NotifierWorld:
             outbox_poll_interval_s=0.2,
             resume_interval_s=1.0,
             digest_interval_s=1.0,
+            status_cache_s=0.2,
         )
         values.update(overrides)
         return Settings(**values)
