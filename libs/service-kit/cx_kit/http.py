@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, make_asgi_app
 from prometheus_fastapi_instrumentator import Instrumentator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -76,12 +77,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         given: Any = error.detail
         detail = given if isinstance(given, str) else None
         extra: dict[str, Any] = given if isinstance(given, dict) else {}
-        return status_problem(error.status_code, detail, headers=error.headers, **extra)
+        headers = error.headers
+        if error.status_code == 405:
+            # Starlette's Allow names the methods of the first route whose path matched; RFC 9110 wants all.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return status_problem(error.status_code, detail, headers=headers, **extra)
 
     @app.exception_handler(Exception)
     async def _on_unexpected(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error", extra={"path": request.url.path})
         return problem(500, "Internal error", "The request could not be completed; it was logged.")
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app fully answers on the request's path, sorted (asked of the routes
+    themselves, so routers included in others count too)."""
+    routes = request.app.router.routes
+    return [m for m in _METHODS if any(r.matches({**request.scope, "method": m})[0] is Match.FULL for r in routes)]
 
 
 STATUS_TITLES = {

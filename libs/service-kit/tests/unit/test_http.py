@@ -136,3 +136,22 @@ def test_metrics_are_exposed_in_prometheus_text_format():
     metrics = client.get("/metrics/")
     assert metrics.status_code == 200
     assert "http_requests_total" in metrics.text
+
+
+def test_a_method_no_route_answers_is_405_naming_every_method_the_path_has():
+    app = build_http_app(title="t", version="1", registry=CollectorRegistry(), readiness={}, max_request_bytes=4096)
+    router = APIRouter()
+
+    async def nothing() -> dict[str, str]:
+        return {}
+
+    # Three routes on one path, as the owned-record routes are: Starlette's own Allow named the first one's only.
+    router.add_api_route("/records/{record_id}", nothing, methods=["GET"])
+    router.add_api_route("/records/{record_id}", nothing, methods=["PUT"])
+    router.add_api_route("/records/{record_id}", nothing, methods=["DELETE"])
+    app.include_router(router)
+
+    refused = TestClient(app).options("/records/1")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "DELETE, GET, PUT"
+    assert refused.headers["content-type"] == "application/problem+json"
