@@ -289,9 +289,23 @@ def test_the_local_gateway_passes_every_page_to_the_web_service_with_the_securit
 @pytest.mark.integration
 def test_pages_are_read_and_posted_but_nothing_else(local_gateway: str, stand_in: tuple[int, list]) -> None:
     before = len(stand_in[1])
-    status, _, _ = fetch(local_gateway + "/entries/1/edit", method="PUT", body=b"{}", client="127.0.0.9")
+    status, headers, body = fetch(local_gateway + "/entries/1/edit", method="PUT", body=b"{}", client="127.0.0.9")
     assert status == 403
+    assert headers["Content-Type"] == "application/problem+json" and json.loads(body)["status"] == 403
     assert len(stand_in[1]) == before
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", ["/", "/api/catalogue/hosts", "/docs/catalogue/openapi.json"])
+def test_trace_is_refused_with_a_problem_document_not_an_nginx_page(
+    local_gateway: str, stand_in: tuple[int, list], path: str
+) -> None:
+    before = len(stand_in[1])
+    status, headers, body = fetch(local_gateway + path, method="TRACE", client="127.0.0.9")
+    assert status in (403, 405)
+    assert headers["Content-Type"] == "application/problem+json" and json.loads(body)["status"] == status
+    assert "nginx" not in body.decode(errors="replace").lower()
+    assert len(stand_in[1]) == before, "nothing reached a service"
 
 
 @pytest.mark.integration
