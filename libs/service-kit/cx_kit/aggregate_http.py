@@ -32,6 +32,13 @@ RETRY_AFTER_S = 5
 _REVISION_TAG = re.compile(r'"([1-9][0-9]{0,17})"')
 
 _PROBLEM = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
+PROBLEM_RESPONSE = _PROBLEM  # the content of a problem answer, for other routes' `responses`
+# What a route with a body may answer besides its own problems: unreadable, invalid, too large (any service).
+BODY_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body cannot be read as a JSON document (e.g. sent as a form).", **_PROBLEM},
+    413: {"description": "The request body is too large.", **_PROBLEM},
+    422: {"description": "Invalid input; `errors` names each field at fault.", **_PROBLEM},
+}
 # The problem answers of routes on owned records, for their OpenAPI `responses`.
 READ_PROBLEMS: dict[int | str, dict[str, Any]] = {
     401: {
@@ -53,12 +60,13 @@ WRITE_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "without a verified e-mail.",
         **_PROBLEM,
     },
+    400: {"description": "The body cannot be read as a JSON document (e.g. sent as a form).", **_PROBLEM},
     412: {"description": "The record changed since it was read (stale If-Match); nothing changed.", **_PROBLEM},
     413: {"description": "The request body is too large.", **_PROBLEM},
     428: {"description": "If-Match is missing.", **_PROBLEM},
 }
 CREATE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    **{code: WRITE_PROBLEMS[code] for code in (401, 413, 422, 503)},
+    **{code: WRITE_PROBLEMS[code] for code in (400, 401, 413, 422, 503)},
     403: {"description": "A partnership manager, or a sign-in without a verified e-mail: neither creates.", **_PROBLEM},
 }
 LIST_PROBLEMS: dict[int | str, dict[str, Any]] = {code: READ_PROBLEMS[code] for code in (401, 422, 503)}

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cx_contracts.events import MAX_MATCHES, HostMatch
 from cx_contracts.questionnaire import Organisation, VisitorAnswers
-from cx_kit.aggregate_http import problem_error
+from cx_kit.aggregate_http import BODY_PROBLEMS, PROBLEM_RESPONSE, problem_error
 
 from cx_matcher.domain.ranking import today_utc
 from cx_matcher.entrypoints.exchange_reader import ExchangeTopicReader
@@ -130,7 +130,15 @@ def http_router(
     ranking = matching.ranking
     busy = asyncio.Semaphore(settings.preview_concurrency)
 
-    @router.post("/preview", response_model=PreviewResponse, summary="Rank hosts for answers, storing nothing")
+    @router.post(
+        "/preview",
+        response_model=PreviewResponse,
+        summary="Rank hosts for answers, storing nothing",
+        responses={
+            **BODY_PROBLEMS,
+            429: {"description": "Too many previews at once; try again after Retry-After.", **PROBLEM_RESPONSE},
+        },
+    )
     async def preview(request: PreviewRequest) -> PreviewResponse:
         if request.top > settings.preview_max_top:
             raise RequestValidationError(
