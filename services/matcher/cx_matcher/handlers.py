@@ -807,7 +807,8 @@ class Matching:
             held = self.applications.all()
             for application in held:
                 application.ranked_at = dict(offsets)
-            current = [a.stored_as for a in [*held, *self.applications.withdrawals()] if a.stored_as is not None]
+            stored = [a.stored_as for a in held] + [w.stored_as for w in self.applications.withdrawals()]
+            current = [document_id for document_id in stored if document_id is not None]
             removed = await self.store.compact(partitions, current)
         logger.info(
             "open applications checkpointed", extra={"applications": len(held), "store_documents_removed": removed}

@@ -153,7 +153,7 @@ class MongoApplicationStore:
         """Record that applications were withdrawn, at their revision (and remember the document id on each)."""
         if not withdrawn:
             return
-        documents = [
+        documents: list[dict[str, Any]] = [
             {
                 "_id": self._next_id(str(withdrawal.application_id)),
                 "kind": "withdrawn",
