@@ -25,7 +25,8 @@ class LatestRuns(Protocol):
 
 async def keep_latest_run(run: MatchFound, applications: Applications, latest_runs: LatestRuns) -> bool:
     """Keep `run` as its application's latest; a run for an unknown or withdrawn application, and one older than
-    (or the same as) the kept run, change nothing. Returns whether it was kept."""
+    (or the same as) the kept run (an older application revision, or the same one earlier), change nothing.
+    Returns whether it was kept."""
     context = {"application_id": str(run.application_id), "match_run_id": str(run.match_run_id)}
     if await applications.get(str(run.application_id)) is None:
         logger.info("match run for an unknown or withdrawn application ignored", extra=context)

@@ -40,11 +40,12 @@ from cx_contracts.events import (
 from cx_contracts.questionnaire import HostAnswersState, OrganisationState, VisitorAnswersState
 from cx_contracts.traceparent import child_traceparent
 
-from cx_matcher.domain.applications import OpenApplication, OpenApplications
+from cx_matcher.domain.applications import OpenApplication, OpenApplications, WithdrawnApplication
 from cx_matcher.domain.bookings import Bookings
 from cx_matcher.domain.profiles import HostChange, HostProfile, Position, VisitorProfile, host_text, visitor_text
 from cx_matcher.domain.ranker import Ranker, SearchIndex
 from cx_matcher.domain.ranking import SCORE_SLACK, MatchPolicy, RankedHost, entered, would_enter
+from cx_matcher.domain.revisions import newest_records
 from cx_matcher.domain.rules import fits, has_room
 from cx_matcher.domain.runs import application_run_id, application_trigger, host_run_id, match_found, room_run_id
 from cx_matcher.domain.scoring import score
@@ -130,11 +131,13 @@ class MatchingIndex(SearchIndex, Protocol):
 
     def profile(self, host_id: UUID) -> HostProfile | None: ...
 
+    def revision_of(self, host_id: UUID) -> int | None: ...
+
     def vector(self, host_id: UUID) -> np.ndarray | None: ...
 
     def changed_since(self, offsets: Mapping[int, int]) -> list[HostProfile]: ...
 
-    def apply(self, changes: Sequence[HostChange]) -> None: ...
+    def apply(self, changes: Sequence[HostChange]) -> list[HostChange]: ...
 
     def cover(self, offsets: Mapping[int, int]) -> None: ...
 
@@ -150,9 +153,9 @@ class ApplicationStore(Protocol):
 
     async def save(self, applications: Sequence[OpenApplication]) -> None: ...
 
-    async def withdraw(self, withdrawn: Sequence[tuple[UUID, int]]) -> None: ...
+    async def withdraw(self, withdrawn: Sequence[WithdrawnApplication]) -> None: ...
 
-    async def load(self, partitions: Iterable[int]) -> list[OpenApplication]: ...
+    async def load(self, partitions: Iterable[int]) -> tuple[list[OpenApplication], list[WithdrawnApplication]]: ...
 
     async def mark_checked(self, partitions: Sequence[int], offsets: Mapping[int, int]) -> None: ...
 
@@ -357,18 +360,24 @@ class Matching:
         """Match every new or revised application of a batch (one MatchFound each); forget withdrawn ones."""
         batch_started = time.perf_counter()
         self.stats.visitor_batches += 1
-        # Records of one application arrive in order; the last in the batch is its current state.
-        latest = {received.event.application_id: received for received in batch}
-        submitted = [(r, r.event) for r in latest.values() if isinstance(r.event, VisitorAnswersSubmitted)]
+        # A redelivered or stale record (revision not above the highest matched or withdrawn) changes nothing
+        # and gets no second MatchFound: a stale submission after a tombstone does not re-open its application.
+        # The open and withdrawn applications of owned partitions are all in memory (loaded when the partition
+        # was assigned).
+        latest = newest_records(
+            batch,
+            key=lambda r: r.event.application_id,
+            revision=lambda r: r.event.revision,
+            held=self.applications.revision_of,
+        )
+        fresh = [(r, r.event) for r, _ in latest.values() if isinstance(r.event, VisitorAnswersSubmitted)]
         withdrawn = [
-            (r.event.application_id, r.partition)
-            for r in latest.values()
+            WithdrawnApplication(r.event.application_id, r.partition, highest or 0)
+            for r, highest in latest.values()
             if isinstance(r.event, VisitorAnswersWithdrawn)
         ]
-        # A redelivered or stale record (revision not above the one matched) gets no second MatchFound. The
-        # open applications of owned partitions are all in memory (loaded when the partition was assigned).
-        fresh = [(r, e) for r, e in submitted if e.revision > self._matched_revision(e.application_id)]
-        self.stats.visitor_records_skipped += len(submitted) - len(fresh)
+        submitted = {r.event.application_id for r in batch if isinstance(r.event, VisitorAnswersSubmitted)}
+        self.stats.visitor_records_skipped += len(submitted - {e.application_id for _, e in fresh})
         started = time.perf_counter()
         vectors = await self.ranking.embed([visitor_text(event.answers) for _, event in fresh])
         if fresh:
@@ -377,7 +386,7 @@ class Matching:
         async with self._state:
             runs = self._visitor_runs(fresh, vectors)
             seen = self._seen()
-            touched = [run.application.application_id for run in runs] + [app_id for app_id, _ in withdrawn]
+            touched = [run.application.application_id for run in runs] + [w.application_id for w in withdrawn]
             self._in_flight.update(touched)
         try:
             # Publish first, store after: a crash in between repeats the run (same match_run_id), never loses it.
@@ -393,8 +402,9 @@ class Matching:
             raise
         async with self._state:
             kept = self._keep(runs)
-            for application_id, _ in withdrawn:
-                self.applications.remove(application_id)
+            for withdrawal in withdrawn:
+                if withdrawal.partition in self.owned:
+                    self.applications.withdraw(withdrawal)
             self._landed(touched)
             missed = self._seen() != seen
             for run in runs:
@@ -442,10 +452,6 @@ class Matching:
             runs.append(Run(found, child_traceparent(received.traceparent), application))
         return runs
 
-    def _matched_revision(self, application_id: UUID) -> int:
-        held = self.applications.get(application_id)
-        return 0 if held is None else held.revision
-
     # -- host answers ----------------------------------------------------------------------------------
 
     async def on_host_answers(
@@ -453,19 +459,35 @@ class Matching:
     ) -> None:
         """Add, replace or remove hosts; with `rematch`, publish new-host runs where a host enters a list.
 
+        A record whose revision is not above the host's highest seen (withdrawn hosts included) changes nothing.
         `covered` is the next offset to read per host-topic partition once the batch is applied (past records
         that were dead-lettered too).
         """
-        latest = {received.event.host_id: received for received in batch}
-        submitted = [(r, r.event) for r in latest.values() if isinstance(r.event, HostAnswersSubmitted)]
+        # Only the records that decide a host's state are embedded; the index checks the revisions again.
+        latest = [
+            received
+            for received, _ in newest_records(
+                batch,
+                key=lambda r: r.event.host_id,
+                revision=lambda r: r.event.revision,
+                held=self.index.revision_of,
+            ).values()
+        ]
+        submitted = [(r, r.event) for r in latest if isinstance(r.event, HostAnswersSubmitted)]
         changes = await self.ranking.host_changes([(event, (r.partition, r.offset)) for r, event in submitted])
-        arrived = [(change, r.traceparent) for change, (r, _) in zip(changes, submitted, strict=True)]
-        removed = {host_id for host_id, r in latest.items() if isinstance(r.event, HostAnswersWithdrawn)}
+        traces = {r.event.host_id: r.traceparent for r in latest}
+        removals = [
+            HostChange(r.event.host_id, None, None, revision=r.event.revision)
+            for r in latest
+            if isinstance(r.event, HostAnswersWithdrawn)
+        ]
         async with self._state:
-            self.index.apply([*changes, *(HostChange(host_id, None, None) for host_id in removed)])
+            applied = self.index.apply([*changes, *removals])
             self.index.cover(covered)
+            removed = {change.host_id for change in applied if change.profile is None}
             if removed:
                 self._forget_hosts(removed)
+            arrived = [(change, traces[change.host_id]) for change in applied if change.profile is not None]
             if not (rematch and arrived and len(self.applications)):
                 return
         await self._rematch_or_defer(functools.partial(self._arrival_runs, arrived))
@@ -685,7 +707,8 @@ class Matching:
             if run.replaces is not None:
                 keep = held is run.replaces  # a re-match only updates the version it was worked out from
             else:
-                keep = held is None or held.revision < application.revision
+                # Neither an older version nor a withdrawal that came meanwhile is undone.
+                keep = application.revision > (self.applications.revision_of(application.application_id) or 0)
             if keep:
                 # Hosts withdrawn while the run was out leave its list too, as they left the lists held.
                 application.matches = [entry for entry in application.matches if entry.host_id in self.index]
@@ -714,11 +737,13 @@ class Matching:
         since their lists were made (by this replica or the previous owner)."""
         partitions = set(partitions)
         started = time.perf_counter()
-        loaded = await self.store.load(partitions)
+        loaded, withdrawals = await self.store.load(partitions)
         self.metrics.observe("take_over_load", time.perf_counter() - started)
 
         def adopt() -> list[Run]:
             self.owned |= partitions
+            for withdrawal in withdrawals:
+                self.applications.withdraw(withdrawal)
             for application in loaded:
                 application.matches = [m for m in application.matches if m.host_id in self.index]
                 self.applications.put(application)
@@ -788,7 +813,9 @@ class Matching:
             held = self.applications.all()
             for application in held:
                 application.ranked_at = dict(offsets)
-            removed = await self.store.compact(partitions, [a.stored_as for a in held if a.stored_as is not None])
+            stored = [a.stored_as for a in held] + [w.stored_as for w in self.applications.withdrawals()]
+            current = [document_id for document_id in stored if document_id is not None]
+            removed = await self.store.compact(partitions, current)
         logger.info(
             "open applications checkpointed", extra={"applications": len(held), "store_documents_removed": removed}
         )

@@ -17,7 +17,7 @@ MATCHES = "matches"
 def latest_matches_document(event: MatchFound) -> dict[str, Any]:
     """What is kept of a MatchFound: the run, its trigger, model and time, and the ranked hosts."""
     return {
-        "run_order": run_order(event.occurred_at, str(event.match_run_id)),
+        "run_order": run_order(event.revision, event.occurred_at, str(event.match_run_id)),
         "event_id": str(event.event_id),
         "match_run_id": str(event.match_run_id),
         "application_revision": event.revision,
@@ -37,7 +37,7 @@ def latest_matches_document(event: MatchFound) -> dict[str, Any]:
 
 
 class LatestMatchesRepository:
-    """Keeps, per application, the MatchFound that happened last."""
+    """Keeps, per application, the MatchFound of its highest revision that happened last."""
 
     def __init__(self, database: AsyncDatabase) -> None:
         self._collection = database[MATCHES]

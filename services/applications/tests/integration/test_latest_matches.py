@@ -85,12 +85,21 @@ async def test_another_organisation_cannot_read_an_applications_matches(applicat
         assert str(run.match_run_id) not in response.text
 
 
-async def test_an_older_run_arriving_late_and_a_repeated_run_change_nothing(applications, submit, match_publisher):
+@pytest.mark.parametrize(
+    ("older_revision", "older_by"),
+    [(2, timedelta(minutes=-5)), (1, timedelta(minutes=5))],
+    ids=["same-revision-earlier", "older-revision-later"],
+)
+async def test_an_older_run_arriving_late_and_a_repeated_run_change_nothing(
+    applications, submit, match_publisher, older_revision, older_by
+):
     created = await submit(1)
     application_id = UUID(created["application_id"])
-    newer = match_found(application_id=application_id, trigger="revised-application")
-    older = match_found(application_id=application_id).model_copy(
-        update={"occurred_at": newer.occurred_at - timedelta(minutes=5)}
+    newer = match_found(application_id=application_id, trigger="revised-application", revision=2)
+    # Older: the same revision's run from before, or an older revision's run published after (a replica that
+    # just lost the application's partition).
+    older = match_found(application_id=application_id, revision=older_revision).model_copy(
+        update={"occurred_at": newer.occurred_at + older_by}
     )
     await _publish(match_publisher, applications, newer)
     await wait_until(lambda: _shows_run(applications, created, newer.match_run_id), message="the newer run")

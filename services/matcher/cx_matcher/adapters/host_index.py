@@ -4,6 +4,9 @@ Vectors are unit length, so inner product is cosine similarity. The default inde
 behind an `IndexIDMap2`); `hnsw` selects `IndexHNSWFlat` for catalogues near a million hosts. FAISS ids are
 a counter, not the host's UUID: a revised host gets a new id. HNSW cannot delete, so a replaced or withdrawn
 host's old vector stays in the graph as a dead entry that searches skip; the flat index deletes it.
+
+Every host seen keeps its highest revision, a withdrawn one too (a small map of host id to the tombstone's
+revision, kept in snapshots), and a record not above it changes nothing (domain/revisions.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import faiss
 import numpy as np
 
 from cx_matcher.domain.profiles import HostChange, HostProfile, Position, answer_masks
+from cx_matcher.domain.revisions import newest_records
 from cx_matcher.domain.rules import FORMAT_BITS, RuleColumns
 
 IndexKind = Literal["flat", "hnsw"]
@@ -61,6 +65,7 @@ class HostIndex:
         self._language_numbers: dict[str, int] = {}
         self._mask_cache: dict[tuple[frozenset[str], frozenset[str], frozenset[str]], tuple[int, int, int]] = {}
         self._positions: dict[UUID, Position] = {}
+        self._withdrawn: dict[UUID, int] = {}  # the highest revision of each host removed (live ones: its profile's)
         self._next_id = 0
         self.offsets: dict[int, int] = {}  # next offset to read, per partition of the host topic
         self._by_offset: dict[int, tuple[list[int], list[UUID]]] = {}
@@ -93,6 +98,11 @@ class HostIndex:
     def profile(self, host_id: UUID) -> HostProfile | None:
         """The current profile of a host, or None when it is not in the index."""
         return self._profiles.get(host_id)
+
+    def revision_of(self, host_id: UUID) -> int | None:
+        """The highest revision of a host seen, in the index or withdrawn, or None if never seen (or unknown)."""
+        profile = self._profiles.get(host_id)
+        return profile.revision if profile is not None else self._withdrawn.get(host_id)
 
     @property
     def dead_entries(self) -> int:
@@ -253,11 +263,11 @@ class HostIndex:
 
     # -- changing --------------------------------------------------------------------------------------
 
-    def apply(self, changes: Sequence[HostChange]) -> None:
-        """Apply host records in order; a host's last record in `changes` decides its state."""
-        final: dict[UUID, HostChange] = {}
-        for change in changes:
-            final[change.host_id] = change
+    def apply(self, changes: Sequence[HostChange]) -> list[HostChange]:
+        """Apply host records in order, each only if its revision is above the highest held for its host;
+        returns the records that decide a state (one per host changed)."""
+        newest = newest_records(changes, key=lambda c: c.host_id, revision=lambda c: c.revision, held=self.revision_of)
+        final = {host_id: change for host_id, (change, _) in newest.items()}
         stale = [self._faiss_id[host_id] for host_id in final if host_id in self._faiss_id]
         if stale:
             for faiss_id in stale:
@@ -271,7 +281,11 @@ class HostIndex:
             if change.profile is None:
                 self._profiles.pop(host_id, None)
                 self._positions.pop(host_id, None)
+                highest = newest[host_id][1]
+                if highest is not None:
+                    self._withdrawn[host_id] = highest
                 continue
+            self._withdrawn.pop(host_id, None)
             faiss_id = self._next_id
             self._next_id += 1
             self._faiss_id[host_id] = faiss_id
@@ -286,6 +300,7 @@ class HostIndex:
         if added_ids:
             self._faiss.add_with_ids(np.vstack(added_vectors), np.asarray(added_ids, dtype=np.int64))
         self.changes += len(final)
+        return list(final.values())
 
     def cover(self, offsets: Mapping[int, int]) -> None:
         """Record that the index reflects the host topic up to `offsets` (partition -> next offset)."""
@@ -308,6 +323,7 @@ class HostIndex:
                 (self._faiss_id[host_id], self._positions.get(host_id), profile)
                 for host_id, profile in self._profiles.items()
             ],
+            "withdrawn": {str(host_id): revision for host_id, revision in self._withdrawn.items()},
         }
         return meta, faiss.serialize_index(self._faiss)
 
@@ -324,6 +340,8 @@ class HostIndex:
             self._inner().hnsw.efSearch = self.ef_search
         self._next_id = int(meta["next_id"])
         self.offsets = {int(partition): int(offset) for partition, offset in meta["offsets"].items()}
+        # Snapshots written before withdrawn hosts were remembered have none.
+        self._withdrawn = {UUID(host_id): int(revision) for host_id, revision in meta.get("withdrawn", {}).items()}
         for faiss_id, position, profile in meta["hosts"]:
             self._profiles[profile.host_id] = profile
             self._faiss_id[profile.host_id] = faiss_id

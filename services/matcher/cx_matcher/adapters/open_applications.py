@@ -2,8 +2,10 @@
 
 A replica keeps the open applications of the partitions it owns in memory (domain/applications.py); the
 store holds the same for every partition, so a replica that takes a partition over after a rebalance or a
-restart loads them instead of re-reading the topic. The store is an append-only log (see MongoApplicationStore);
-its document format, including the compact record of a visitor profile, is defined here.
+restart loads them instead of re-reading the topic. It keeps withdrawn applications' revisions too (no answers),
+so that a stale submission delivered after a tombstone re-opens nothing, after a restart or a partition move as
+well. The store is an append-only log (see MongoApplicationStore); its document format, including the compact
+record of a visitor profile, is defined here.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from bson import Binary
 from pymongo.asynchronous.collection import AsyncCollection
 
-from cx_matcher.domain.applications import OpenApplication
+from cx_matcher.domain.applications import OpenApplication, WithdrawnApplication
 from cx_matcher.domain.profiles import VisitorProfile
 from cx_matcher.domain.ranking import RankedHost
 
@@ -147,22 +149,24 @@ class MongoApplicationStore:
         for application, document in zip(applications, documents, strict=True):
             application.stored_as = document["_id"]
 
-    async def withdraw(self, withdrawn: Sequence[tuple[UUID, int]]) -> None:
-        """Record that applications (id, visitor-topic partition) were withdrawn."""
-        if withdrawn:
-            await self._collection.insert_many(
-                [
-                    {
-                        "_id": self._next_id(str(application_id)),
-                        "kind": "withdrawn",
-                        "application_id": str(application_id),
-                        "partition": partition,
-                        "written_at": datetime.now(UTC),
-                    }
-                    for application_id, partition in withdrawn
-                ],
-                ordered=False,
-            )
+    async def withdraw(self, withdrawn: Sequence[WithdrawnApplication]) -> None:
+        """Record that applications were withdrawn, at their revision (and remember the document id on each)."""
+        if not withdrawn:
+            return
+        documents: list[dict[str, Any]] = [
+            {
+                "_id": self._next_id(str(withdrawal.application_id)),
+                "kind": "withdrawn",
+                "application_id": str(withdrawal.application_id),
+                "partition": withdrawal.partition,
+                "revision": withdrawal.revision,
+                "written_at": datetime.now(UTC),
+            }
+            for withdrawal in withdrawn
+        ]
+        await self._collection.insert_many(documents, ordered=False)
+        for withdrawal, document in zip(withdrawn, documents, strict=True):
+            withdrawal.stored_as = document["_id"]
 
     async def mark_checked(self, partitions: Sequence[int], offsets: Mapping[int, int]) -> None:
         """Every open application of `partitions` has been checked against the hosts up to `offsets`."""
@@ -181,13 +185,14 @@ class MongoApplicationStore:
                 ordered=False,
             )
 
-    async def load(self, partitions: Iterable[int]) -> list[OpenApplication]:
-        """The open applications of the given visitor-topic partitions: each one's newest version, checked
-        at least up to its partition's newest checkpoint."""
+    async def load(self, partitions: Iterable[int]) -> tuple[list[OpenApplication], list[WithdrawnApplication]]:
+        """The open applications of the given visitor-topic partitions (each one's newest version, checked at
+        least up to its partition's newest checkpoint) and the withdrawn ones."""
         wanted = sorted(set(partitions))
         if not wanted:
-            return []
+            return [], []
         newest: dict[str, Mapping[str, Any]] = {}
+        highest: dict[str, int] = {}  # the highest revision stored of each application
         checkpoints: dict[int, Mapping[str, Any]] = {}
         async for document in self._collection.find({"partition": {"$in": wanted}}):
             if document.get("kind") == "checkpoint":
@@ -196,13 +201,18 @@ class MongoApplicationStore:
                     checkpoints[document["partition"]] = document
                 continue
             key = document["application_id"]
+            if document.get("revision") is not None:
+                highest[key] = max(highest.get(key, 0), document["revision"])
             held = newest.get(key)
             if held is None or _newer(document, held):
                 newest[key] = document
-        applications = []
-        for document in newest.values():
+        applications, withdrawals = [], []
+        for key, document in newest.items():
             if document.get("kind") != "application":
-                continue  # withdrawn
+                # Written before withdrawals carried a revision: it withdrew the versions stored before it.
+                revision = highest.get(key, 0)
+                withdrawals.append(WithdrawnApplication(UUID(key), document["partition"], revision, document["_id"]))
+                continue
             application = self._application(document)
             checkpoint = checkpoints.get(application.partition)
             if checkpoint is not None:
@@ -210,10 +220,11 @@ class MongoApplicationStore:
                     key = int(partition)
                     application.ranked_at[key] = max(application.ranked_at.get(key, 0), int(offset))
             applications.append(application)
-        return applications
+        return applications, withdrawals
 
     async def compact(self, partitions: Sequence[int], current: Iterable[str]) -> int:
-        """Delete every document of `partitions` except `current` ids and the newest checkpoint; returns how many.
+        """Delete every document of `partitions` except `current` ids (the versions held and the withdrawals
+        remembered) and the newest checkpoint; returns how many.
 
         One scan of the collection: call it now and then (the service does at each checkpoint).
         """
@@ -233,10 +244,16 @@ class MongoApplicationStore:
 
 
 def _newer(document: Mapping[str, Any], than: Mapping[str, Any]) -> bool:
-    """Whether a stored version is newer: a withdrawal beats any version; then revision, then writing order."""
-    if (document.get("kind") == "withdrawn") != (than.get("kind") == "withdrawn"):
-        return document.get("kind") == "withdrawn"
-    return (document.get("revision", 0), document["_id"].rsplit("/", 1)[-1]) > (
-        than.get("revision", 0),
-        than["_id"].rsplit("/", 1)[-1],
+    """Whether a stored document is newer: the higher revision, a withdrawal at the same revision (or, written
+    before withdrawals carried one, at any), then writing order."""
+    return _order(document) > _order(than)
+
+
+def _order(document: Mapping[str, Any]) -> tuple[float, bool, str]:
+    withdrawn = document.get("kind") == "withdrawn"
+    revision = document.get("revision")
+    return (
+        float("inf") if revision is None else revision,
+        withdrawn,
+        document["_id"].rsplit("/", 1)[-1],
     )

@@ -6,7 +6,8 @@ code. Layout:
 
     8 bytes  magic "CXSNAP02"
     8 bytes  length of the JSON header, little endian
-    header   JSON: metadata, offsets, tables of distinct values, and the list of column arrays that follow
+    header   JSON: metadata, offsets, the revisions of withdrawn hosts, tables of distinct values, and the list
+             of column arrays that follow
     columns  one numpy array per profile field, raw little-endian bytes, in the header's order
     rest     the serialised FAISS index
 

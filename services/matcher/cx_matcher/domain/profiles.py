@@ -168,12 +168,20 @@ Position = tuple[int, int]  # (partition, offset) of the host record a profile w
 
 @dataclass(frozen=True)
 class HostChange:
-    """One host record, as applied to the index: a new state (profile + vector) or a removal (profile None)."""
+    """One host record, as applied to the index: a new state (profile + vector) or a removal (profile None), at
+    its revision (a new state's is its profile's; a removal's the tombstone's, None when it lost its headers)."""
 
     host_id: UUID
     profile: HostProfile | None
     vector: np.ndarray | None
     position: Position | None = None
+    revision: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.profile is not None:
+            if self.revision not in (None, self.profile.revision):
+                raise ValueError(f"host {self.host_id}: revision {self.revision} is not its profile's")
+            object.__setattr__(self, "revision", self.profile.revision)
 
 
 def _with_keywords(text: str, keywords: Sequence[str]) -> str:

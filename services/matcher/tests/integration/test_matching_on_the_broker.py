@@ -156,8 +156,9 @@ async def test_a_withdrawn_application_is_forgotten(namespace, matcher_settings,
         await wait_until(lambda: _held(app, visitor.application_id, True), message="the application to be held")
         await namespace.publish(examples.visitor_answers_withdrawn(application_id=visitor.application_id))
         await wait_until(lambda: _held(app, visitor.application_id, False), message="the application to go")
-        stored = await matching.store.load(range(6))
-        assert visitor.application_id not in {a.application_id for a in stored}
+        opened, withdrawals = await matching.store.load(range(6))
+        assert visitor.application_id not in {a.application_id for a in opened}
+        assert visitor.application_id in {w.application_id for w in withdrawals}
     assert len(await namespace.all_match_found()) == 1
 
 
@@ -196,7 +197,8 @@ async def test_an_application_whose_save_failed_once_is_stored_when_its_batch_is
         }
 
         async def stored() -> bool:
-            return visitor.application_id in {a.application_id for a in await store.load(range(6))}
+            opened, _ = await store.load(range(6))
+            return visitor.application_id in {a.application_id for a in opened}
 
         await wait_until(stored, timeout=30, message="the retried batch to store the application")
         assert len([applications for (applications,) in calls if applications]) >= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from uuid import uuid4
 
@@ -29,6 +30,10 @@ def profile(index: int = 0) -> HostProfile:
     return HostProfile.from_answers(host_id, 1, examples.host_organisation(index), examples.host_answers(index))
 
 
+def revised(host: HostProfile, revision: int) -> HostProfile:
+    return dataclasses.replace(host, revision=revision)
+
+
 @pytest.fixture(params=["flat", "hnsw"])
 def index(request: pytest.FixtureRequest) -> HostIndex:
     return HostIndex(DIMENSION, kind=request.param, hnsw_m=8, ef_construction=40, ef_search=64)
@@ -53,7 +58,7 @@ def test_a_replaced_host_is_found_by_its_new_vector_only_and_once(index: HostInd
     first, other = profile(0), profile(1)
     old, new = unit(rng), unit(rng)
     index.apply([HostChange(first.host_id, first, old), HostChange(other.host_id, other, unit(rng))])
-    index.apply([HostChange(first.host_id, first, new)])
+    index.apply([HostChange(first.host_id, revised(first, 2), new)])
     assert len(index) == 2
     found = index.search(old, 10)
     assert [p.host_id for p, _ in found].count(first.host_id) == 1
@@ -79,8 +84,8 @@ def test_a_batch_search_gives_each_vector_what_it_gets_alone_and_what_faiss_find
     index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
     # Replacements and removals move vectors inside the exact index's storage; ids must follow them.
     index.apply(
-        [HostChange(p.host_id, p, unit(rng)) for p, _ in hosts[:30]]
-        + [HostChange(p.host_id, None, None) for p, _ in hosts[30:60]]
+        [HostChange(p.host_id, revised(p, 2), unit(rng)) for p, _ in hosts[:30]]
+        + [HostChange(p.host_id, None, None, revision=2) for p, _ in hosts[30:60]]
     )
     live = {p.host_id for p, _ in hosts[:30] + hosts[60:]}
     queries = np.vstack([unit(rng) for _ in range(12)])
@@ -105,32 +110,93 @@ def test_a_batch_search_gives_each_vector_what_it_gets_alone_and_what_faiss_find
                 assert similarities.tolist() == pytest.approx(faiss_similarities[0].tolist(), abs=1e-5)
 
 
-def test_the_last_record_of_a_host_in_a_batch_decides(index: HostIndex) -> None:
+def test_the_newest_record_of_a_host_in_a_batch_decides(index: HostIndex) -> None:
     rng = np.random.default_rng(4)
     p = profile(0)
-    index.apply([HostChange(p.host_id, p, unit(rng)), HostChange(p.host_id, None, None)])
+    index.apply([HostChange(p.host_id, p, unit(rng)), HostChange(p.host_id, None, None, revision=2)])
     assert len(index) == 0 and index.search(unit(rng), 3) == []
-    index.apply([HostChange(p.host_id, None, None), HostChange(p.host_id, p, unit(rng))])
-    assert len(index) == 1
+    index.apply([HostChange(p.host_id, None, None, revision=4), HostChange(p.host_id, revised(p, 3), unit(rng))])
+    assert len(index) == 0 and index.revision_of(p.host_id) == 4
+    index.apply([HostChange(p.host_id, None, None, revision=4), HostChange(p.host_id, revised(p, 5), unit(rng))])
+    assert len(index) == 1 and index.revision_of(p.host_id) == 5
+
+
+def test_a_stale_submission_after_a_tombstone_does_not_bring_the_host_back(index: HostIndex) -> None:
+    rng = np.random.default_rng(8)
+    p, vector = revised(profile(0), 2), unit(rng)
+    index.apply([HostChange(p.host_id, p, vector, (0, 0))])
+    index.apply([HostChange(p.host_id, None, None, (0, 1), revision=3)])
+    changes = index.changes
+    applied = index.apply([HostChange(p.host_id, p, vector, (0, 2))])  # revision 2 again, as a second relay sends it
+    assert applied == [] and index.changes == changes
+    assert p.host_id not in index and index.search(vector, 5) == []
+    assert index.revision_of(p.host_id) == 3
+    assert index.apply([HostChange(p.host_id, None, None, revision=3)]) == []  # the tombstone again: nothing
+
+
+def test_a_stale_submission_does_not_replace_a_newer_one(index: HostIndex) -> None:
+    rng = np.random.default_rng(9)
+    older, newer = profile(0), revised(profile(0), 3)
+    older = dataclasses.replace(older, host_id=newer.host_id)
+    old_vector, new_vector = unit(rng), unit(rng)
+    index.apply([HostChange(newer.host_id, newer, new_vector)])
+    assert index.apply([HostChange(older.host_id, revised(older, 2), old_vector)]) == []
+    assert index.apply([HostChange(newer.host_id, newer, old_vector)]) == []  # the same revision again
+    assert index.profile(newer.host_id) == newer
+    assert index.search(new_vector, 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_tombstone_without_a_revision_removes_and_keeps_the_revision_it_removed(index: HostIndex) -> None:
+    rng = np.random.default_rng(10)
+    p = revised(profile(0), 4)
+    index.apply([HostChange(p.host_id, p, unit(rng))])
+    index.apply([HostChange(p.host_id, None, None)])
+    assert p.host_id not in index and index.revision_of(p.host_id) == 4
+    assert index.apply([HostChange(p.host_id, p, unit(rng))]) == []
+    assert p.host_id not in index
 
 
 def test_the_state_round_trips_without_recomputing_vectors(index: HostIndex) -> None:
     rng = np.random.default_rng(5)
     hosts = [(profile(i % 5), unit(rng)) for i in range(30)]
     index.apply([HostChange(p.host_id, p, v, (n % 3, n)) for n, (p, v) in enumerate(hosts)])
-    index.apply([HostChange(hosts[0][0].host_id, None, None)])
+    gone = hosts[0][0]
+    index.apply([HostChange(gone.host_id, None, None, revision=2)])
     index.cover({0: 30, 1: 31, 2: 29})
-    header, data = index.snapshot_state()
-    tables, columns = encode_hosts(header["hosts"])
-    header["hosts"] = decode_hosts(json.loads(json.dumps(tables)), columns)
     restored = HostIndex(DIMENSION, ef_search=64)
-    restored.restore(header, data)
+    restored.restore(*json_round_trip(index))
     assert len(restored) == 29 and restored.offsets == {0: 30, 1: 31, 2: 29}
     query = hosts[9][1]
     assert [(p.host_id, round(s, 5)) for p, s in restored.search(query, 8)] == [
         (p.host_id, round(s, 5)) for p, s in index.search(query, 8)
     ]
     assert restored.profile(hosts[9][0].host_id) == hosts[9][0]
+    # The withdrawn host's revision is kept: its stale submission stays out after a restart too.
+    assert restored.revision_of(gone.host_id) == 2
+    assert restored.apply([HostChange(gone.host_id, gone, hosts[0][1])]) == []
+    assert gone.host_id not in restored
+
+
+def test_a_snapshot_written_before_withdrawn_hosts_were_kept_restores_with_none(index: HostIndex) -> None:
+    rng = np.random.default_rng(11)
+    hosts = [(profile(i % 5), unit(rng)) for i in range(5)]
+    index.apply([HostChange(p.host_id, p, v) for p, v in hosts])
+    index.apply([HostChange(hosts[0][0].host_id, None, None, revision=2)])
+    header, data = json_round_trip(index)
+    del header["withdrawn"]  # the format before
+    restored = HostIndex(DIMENSION, ef_search=64)
+    restored.restore(header, data)
+    assert len(restored) == 4 and restored.revision_of(hosts[0][0].host_id) is None
+    assert restored.revision_of(hosts[1][0].host_id) == 1
+
+
+def json_round_trip(index: HostIndex) -> tuple[dict, np.ndarray]:
+    """The index's snapshot state as a snapshot file gives it back (header through JSON, hosts by column)."""
+    header, data = index.snapshot_state()
+    tables, columns = encode_hosts(header.pop("hosts"))
+    header = json.loads(json.dumps(header))
+    header["hosts"] = decode_hosts(json.loads(json.dumps(tables)), columns)
+    return header, data
 
 
 def test_changed_since_lists_hosts_read_at_or_after_given_offsets(index: HostIndex) -> None:
