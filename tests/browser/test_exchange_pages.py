@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import Person
+from cx_kit.testing import wait_until
+
+from tests.browser.conftest import Person, mail_text, mails_to
 from tests.browser.test_pages import FIRST, SECOND, _host_answers, _visitor_answers, apply, publish
 from tests.conftest import RunningSystem
 
@@ -42,6 +44,21 @@ async def open_exchange(person: Person, name: str) -> None:
     page = await person.open("/exchanges")
     await page.get_by_role("link", name=name).click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Exchange of")
+
+
+# What the subject of each step's mail says (the notifier's exchange-step template), in the order of the steps.
+STEPS = ("asks you for an exchange", "accepted the exchange", "is agreed: grant", "is completed")
+
+
+async def exchange_mails(mailpit: str, address: str, count: int) -> list[dict]:
+    """The exchange mails Mailpit holds for `address` (not the proposals), once there are `count` of them."""
+
+    async def enough() -> list[dict] | None:
+        found = [m for m in await mails_to(mailpit, address) if any(s in m["Subject"] for s in STEPS)]
+        return found if len(found) >= count else None
+
+    await wait_until(enough, timeout=60, interval=0.5, message=f"{count} exchange mails to {address}")
+    return sorted(await enough() or [], key=lambda m: m["Created"])
 
 
 async def test_an_exchange_is_requested_accepted_confirmed_by_both_partnerships_and_reported(
@@ -106,3 +123,16 @@ async def test_an_exchange_is_requested_accepted_confirmed_by_both_partnerships_
         await expect(page.get_by_role("status")).to_contain_text("the exchange is completed")
         await expect(page.locator(".meta .state")).to_have_text("Completed")
         await visitor.check("exchange-completed")
+
+    # The notifier mailed each step to the side it concerns, once: read from the real SMTP sink.
+    mailpit = running_system.infrastructure.mailpit_url
+    host_email, visitor_email = f"host@exchange-{run}.example", f"visitor@exchange-{run}.example"
+    to_host = await exchange_mails(mailpit, host_email, 4)
+    to_visitor = await exchange_mails(mailpit, visitor_email, 3)
+    steps = STEPS
+    assert [next(s for s in steps if s in m["Subject"]) for m in to_host] == list(steps), "each step once, in order"
+    assert [next(s for s in steps if s in m["Subject"]) for m in to_visitor] == list(steps[1:])
+    requested = await mail_text(mailpit, to_host[0]["ID"])
+    assert visitor_email not in requested, "the request's mail holds no contact: the host has not accepted yet"
+    accepted = await mail_text(mailpit, to_host[1]["ID"])
+    assert visitor_email in accepted, "after acceptance each side is told the other's contact"
