@@ -126,7 +126,7 @@ def write_snapshot(
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     index.cover(ends)
     header, data = index.snapshot_state()
-    header.update(model="all-MiniLM-L6-v2", topic=topic)
+    header.update(model=common.settings().model_name, topic=topic)
     started = time.perf_counter()
     SnapshotStore(directory).write(header, data)
     return time.perf_counter() - started

