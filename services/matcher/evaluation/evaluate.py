@@ -7,7 +7,8 @@
     uv run --no-sync python services/matcher/evaluation/evaluate.py --write-jsonl DIR [--set hard]
 
 The sets: the first (hosts.yaml, applications.yaml here) and the harder one written blind (hard/). Each has a
-dev split (weights are learned on the dev splits of both sets together, nothing else) and a test split
+dev split (the weights, the floor, the embedded text and the model are chosen on the dev splits of both sets
+together, nothing else) and a test split
 (reported, never tuned on). Rankers compared:
 - overlap: what a form-comparing tool does: Jaccard overlap of ecosystems, topics, activities and keyword tags;
 - bm25: keyword ranking of the host's expertise and keywords for the visitor's goals and keywords (rank-bm25);
@@ -66,7 +67,7 @@ GRID = {
     "keywords": [0.0, 0.1, 0.2, 0.3],
     "preferred_country": [0.0, 0.05, 0.1],
 }
-# The weights the matcher had before this evaluation learned its own (all-MiniLM-L6-v2, grid on the first set).
+# The weights the matcher had before this evaluation chose its own (all-MiniLM-L6-v2, grid on the first set).
 PREVIOUS_WEIGHTS = ScoringWeights(
     semantic=0.5405,
     ecosystems=0.1081,
