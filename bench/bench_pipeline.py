@@ -39,7 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from cx_contracts.codec import event_headers, event_key, event_value, parse_event
 from cx_contracts.events import HostAnswersSubmitted, MatchFound, VisitorAnswersSubmitted
-from cx_contracts.topics import EVENT_TOPICS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
+from cx_contracts.topics import EVENT_TOPICS, EXCHANGE_EVENTS, HOST_ANSWERS, MATCH_FOUND, VISITOR_ANSWERS, TopicSpec
 from cx_kit.kafka import ensure_topics
 
 from cx_matcher import bootstrap
@@ -126,7 +126,7 @@ def write_snapshot(
         ends[partition] = max(ends.get(partition, 0), offset + 1)
     index.cover(ends)
     header, data = index.snapshot_state()
-    header.update(model="all-MiniLM-L6-v2", topic=topic)
+    header.update(model=common.settings().model_name, topic=topic)
     started = time.perf_counter()
     SnapshotStore(directory).write(header, data)
     return time.perf_counter() - started
@@ -183,7 +183,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     namespace = f"bench{uuid.uuid4().hex[:8]}."
     specs = []
     for spec in EVENT_TOPICS:
-        if spec.name in (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND):
+        if spec.name in (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND, EXCHANGE_EVENTS):
             mine = TopicSpec(namespace + spec.name, spec.key, dict(spec.config), spec.partitions)
             specs += [mine, mine.dead_letter]
     await ensure_topics(BOOTSTRAP, specs)

@@ -60,7 +60,7 @@ def main() -> None:
     store = SnapshotStore(directory, keep=1)
     started = time.perf_counter()
     header, data = index.snapshot_state()
-    header.update(model="all-MiniLM-L6-v2", topic="cx.catalogue.host-answers.v1")
+    header.update(model=common.settings().model_name, topic="cx.catalogue.host-answers.v1")
     info = store.write(header, data)
     write_seconds = time.perf_counter() - started
     timings, cold = [], []

@@ -26,6 +26,7 @@ HOSTS_FILE = CACHE / "hosts-10k.jsonl"
 HOST_VECTORS = CACHE / "host-vectors-10k.npy"
 VISITORS_FILE = CACHE / "visitors-2k.jsonl"
 VISITOR_VECTORS = CACHE / "visitor-vectors-2k.npy"
+EMBEDDED_WITH = CACHE / "embedded-with.txt"  # the model the cached vectors come from
 HOSTS = 10_000
 VISITORS = 2_000
 
@@ -80,9 +81,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def load_generated() -> tuple[list[dict[str, Any]], np.ndarray, list[dict[str, Any]], np.ndarray]:
     """The 10k generated hosts and 2k visitors with their real embeddings (run prepare_embeddings.py first)."""
-    missing = [p for p in (HOSTS_FILE, HOST_VECTORS, VISITORS_FILE, VISITOR_VECTORS) if not p.exists()]
+    missing = [p for p in (HOSTS_FILE, HOST_VECTORS, VISITORS_FILE, VISITOR_VECTORS, EMBEDDED_WITH) if not p.exists()]
     if missing:
         raise SystemExit(f"missing {', '.join(map(str, missing))}: run bench/prepare_embeddings.py first")
+    model = settings().model_name
+    if EMBEDDED_WITH.read_text(encoding="utf-8").strip() != model:
+        raise SystemExit(f"the cached vectors are not {model}'s: run bench/prepare_embeddings.py again")
     return read_jsonl(HOSTS_FILE), np.load(HOST_VECTORS), read_jsonl(VISITORS_FILE), np.load(VISITOR_VECTORS)
 
 

@@ -2,7 +2,8 @@
 
     uv run --no-sync python bench/prepare_embeddings.py
 
-Writes bench/cache/hosts-10k.jsonl, host-vectors-10k.npy, visitors-2k.jsonl, visitor-vectors-2k.npy. The texts
+Writes bench/cache/hosts-10k.jsonl, host-vectors-10k.npy, visitors-2k.jsonl, visitor-vectors-2k.npy and
+embedded-with.txt (the model's name: the other scripts refuse vectors of another model). The texts
 embedded are exactly what the service embeds (cx_matcher.domain.profiles.host_text / visitor_text).
 """
 
@@ -27,7 +28,8 @@ def main() -> None:
     visitors = [profiles.visitor(common.SEED, i) for i in range(common.VISITORS)]
     host_lines = [HostLine.model_validate(h) for h in hosts]  # the questionnaire's own validation
     visitor_lines = [ApplicationLine.model_validate(v) for v in visitors]
-    embedder = load_embedder(Settings(environment="test"))
+    settings = Settings(environment="test")
+    embedder = load_embedder(settings)
     started = time.perf_counter()
     host_vectors = embedder.encode([host_text(line.answers) for line in host_lines])
     visitor_vectors = embedder.encode([visitor_text(line.answers) for line in visitor_lines])
@@ -36,6 +38,7 @@ def main() -> None:
     common.VISITORS_FILE.write_text("".join(json.dumps(v) + "\n" for v in visitors), encoding="utf-8")
     np.save(common.HOST_VECTORS, host_vectors)
     np.save(common.VISITOR_VECTORS, visitor_vectors)
+    common.EMBEDDED_WITH.write_text(settings.model_name + "\n", encoding="utf-8")
     texts = len(hosts) + len(visitors)
     print(f"embedded {texts} texts in {seconds:.1f} s ({texts / seconds:.1f} texts/s) -> {common.CACHE}")
 

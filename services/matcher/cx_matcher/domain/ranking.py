@@ -102,7 +102,7 @@ def rank_hosts(
             continue
         if bookings is not None and not has_room(visitor, host, bookings.of_host(host.host_id), as_of):
             continue
-        parts = contributions(raw_criteria(visitor, host, cosine), weights)
+        parts = contributions(raw_criteria(visitor, host, cosine, weights.semantic_floor), weights)
         value = total(parts)
         scored.append((value, str(host.host_id), host, parts))
         if not full:

@@ -137,7 +137,7 @@ def rank(
 
 @app.command("prepare-model")
 def prepare_model() -> None:
-    """Load the configured model once, so its ONNX graph is exported, checked and cached for later starts."""
+    """Load the configured model once: checks it loads; an ONNX graph is exported, checked and cached too."""
     from cx_matcher import bootstrap
     from cx_matcher.adapters.embedder import ModelUnavailable
     from cx_matcher.settings import Settings
@@ -153,7 +153,9 @@ def prepare_model() -> None:
             {
                 "model": str(settings.model_path),
                 "backend": embedder.backend,
-                "cache": None if settings.encoder_cache_dir is None else str(settings.encoder_cache_dir),
+                "cache": None
+                if settings.encoder_cache_dir is None or embedder.backend != "onnx"
+                else str(settings.encoder_cache_dir),
             }
         )
     )

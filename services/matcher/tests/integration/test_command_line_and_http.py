@@ -117,7 +117,7 @@ async def test_preview_ranks_answers_without_storing_or_publishing_anything(
     assert stored == 0 and await namespace.read_all(MATCH_FOUND) == []
     state = status.json()
     assert state["ready"] is True and state["index"] == {"kind": "flat", "hosts": 5, "dead_entries": 0}
-    assert state["model"]["name"] == "all-MiniLM-L6-v2" and state["model"]["dimension"] == 384
+    assert state["model"]["name"] == "multilingual-e5-small-q4" and state["model"]["dimension"] == 384
     assert state["host_topic"]["lag"] == 0 and state["host_topic"]["partitions"] == list(range(6))
     assert "/" not in state["model"]["path"] and str(REPO_ROOT) not in status.text, "no server path is shown"
 

@@ -5,7 +5,6 @@ These load the real all-MiniLM-L6-v2 both ways (torch is imported once here, ~20
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import shutil
@@ -20,22 +19,16 @@ import pytest
 from cx_matcher.adapters.embedder import OnnxEmbedder, SentenceEmbedder, load_embedder_from
 from cx_matcher.domain.ranker import Ranker
 from cx_matcher.domain.ranking import MatchPolicy
-from cx_matcher.settings import packaged_model_path
+from cx_matcher.settings import packaged_english_model_path
 
 pytestmark = pytest.mark.integration
 
-EVALUATION = Path(__file__).resolve().parents[2] / "evaluation" / "evaluate.py"
-MODEL = packaged_model_path()
+MODEL = packaged_english_model_path()
 
 
 @pytest.fixture(scope="module")
-def evaluation_set():
-    spec = importlib.util.spec_from_file_location("cx_matcher_evaluation_backends", EVALUATION)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module, module.load_set()
-    sys.modules.pop(spec.name, None)
+def evaluation_set(evaluation):
+    return evaluation, evaluation.load_set()
 
 
 @pytest.fixture(scope="module")

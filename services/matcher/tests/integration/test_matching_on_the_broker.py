@@ -33,7 +33,7 @@ async def test_a_visitor_answer_gets_one_match_found_with_ranked_explained_hosts
         (found,) = await namespace.match_found(count=1)
     assert found.application_id == visitor.application_id
     assert found.trigger == "new-application" and found.revision == 1
-    assert found.model_version.startswith("all-MiniLM-L6-v2+scoring-")
+    assert found.model_version.startswith("multilingual-e5-small-q4+scoring-")
     listed = [match.host_id for match in found.matches]
     assert listed[0] == hosts[0].host_id  # the farm data-sharing living lab in Germany
     assert same_country.host_id not in listed  # another country is a hard rule

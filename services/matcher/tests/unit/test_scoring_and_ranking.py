@@ -45,7 +45,9 @@ def visitor(index: int = 0, **answers: Any) -> VisitorProfile:
 @pytest.mark.parametrize("seed", range(5))
 def test_the_explanation_values_add_up_to_the_score(seed: int) -> None:
     rng = random.Random(seed)
-    weights = ScoringWeights(**{name: round(rng.uniform(0, 1), 3) for name in CRITERIA})
+    weights = ScoringWeights(
+        **{name: round(rng.uniform(0, 1), 3) for name in CRITERIA}, semantic_floor=rng.choice([0.0, 0.82])
+    )
     for index in range(5):
         for v_index in range(3):
             result = score(visitor(v_index), host(index), rng.uniform(-0.3, 1.0), weights)
@@ -55,10 +57,16 @@ def test_the_explanation_values_add_up_to_the_score(seed: int) -> None:
 
 def test_each_contribution_is_the_criterion_times_its_weight() -> None:
     weights = ScoringWeights(
-        semantic=0.5, ecosystems=0.2, topics=0.1, activities=0.1, keywords=0.05, preferred_country=0.05
+        semantic=0.5,
+        ecosystems=0.2,
+        topics=0.1,
+        activities=0.1,
+        keywords=0.05,
+        preferred_country=0.05,
+        semantic_floor=0,
     )
     v, h = visitor(0), host(0)
-    raw = criteria(v, h, 0.6)
+    raw = criteria(v, h, 0.6, 0.0)
     # Visitor 0 wants agri_food+digital (host 0 has both), 2 topics (both offered), 3 activities (all offered),
     # keywords precision farming / data sharing / cluster services (2 of 3 match), and prefers DE (host 0).
     assert raw == {
@@ -79,8 +87,19 @@ def test_a_negative_similarity_counts_as_nothing_and_offering_more_than_asked_co
     v = visitor(1)  # wants mobility only
     broad = host(1, ecosystems=["mobility_transport_automotive", "electronics", "digital"])
     narrow = host(1, ecosystems=["mobility_transport_automotive"])
-    assert criteria(v, broad, -0.4)["semantic"] == 0.0
-    assert criteria(v, broad, 0.1)["ecosystems"] == criteria(v, narrow, 0.1)["ecosystems"] == 1.0
+    assert criteria(v, broad, -0.4, 0.0)["semantic"] == 0.0
+    assert criteria(v, broad, 0.1, 0.0)["ecosystems"] == criteria(v, narrow, 0.1, 0.0)["ecosystems"] == 1.0
+
+
+def test_the_semantic_criterion_counts_similarity_from_the_models_floor() -> None:
+    v, h = visitor(0), host(0)
+    assert criteria(v, h, 0.8, 0.8)["semantic"] == 0.0
+    assert criteria(v, h, 0.7, 0.8)["semantic"] == 0.0
+    assert criteria(v, h, 0.9, 0.8)["semantic"] == pytest.approx(0.5)
+    assert criteria(v, h, 1.0, 0.8)["semantic"] == 1.0
+    weights = ScoringWeights(semantic_floor=0.8)
+    assert score(v, h, 0.9, weights).explanation["semantic"] == round(weights.semantic * 0.5, 6)
+    assert weights.fingerprint() != ScoringWeights(semantic_floor=0.7).fingerprint()
 
 
 def test_weights_must_be_non_negative_and_not_all_zero() -> None:
