@@ -20,6 +20,7 @@ Kind = Literal["host", "visitor"]
 Document = TypeVar("Document", ContactCard, RecordFacts)
 # Where each kind of record lives on its owning service (the collection path of its OwnedAggregateRoutes).
 COLLECTIONS: dict[Kind, str] = {"host": "/hosts", "visitor": "/applications"}
+_NOUNS: dict[type[BaseModel], str] = {ContactCard: "card", RecordFacts: "record"}
 
 
 class RecordsUnavailable(Exception):
@@ -56,7 +57,8 @@ class InternalRecords:
 
     async def _read(self, prefix: str, kind: Kind, record_id: str, model: type[Document]) -> Document | None:
         url = f"{self._services[kind]}{prefix}{COLLECTIONS[kind]}/{record_id}"
-        what = f"{kind} {model.__name__}"
+        noun = _NOUNS[model]
+        what = f"{kind} {noun}"
         try:
             response = await self._client.get(url)
         except httpx.HTTPError as error:
@@ -71,7 +73,7 @@ class InternalRecords:
             # Never the body in the message: a contact card holds personal data.
             raise RecordsUnavailable(f"{what} is invalid ({error.error_count()} errors)") from None
         if not _about(document, record_id, kind):
-            raise RecordsUnavailable(f"{what} look-up answered about another record")
+            raise RecordsUnavailable(f"{what} look-up answered with another {kind} {noun}")
         return document
 
     async def close(self) -> None:

@@ -6,7 +6,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from cx_notifier.adapters.contacts import ContactsUnavailable, HttpContactDirectory
+from cx_kit.internal_records import RecordsUnavailable
+
+from cx_notifier.adapters.contacts import HttpContactDirectory
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +54,7 @@ async def test_not_found_means_the_organisation_is_gone() -> None:
 
 @pytest.mark.parametrize("status", [401, 500, 503])
 async def test_other_answers_are_an_outage_to_retry(status: int) -> None:
-    with pytest.raises(ContactsUnavailable, match=str(status)):
+    with pytest.raises(RecordsUnavailable, match=str(status)):
         await _directory(lambda request: httpx.Response(status)).visitor("a1b2")
 
 
@@ -60,16 +62,16 @@ async def test_a_refused_connection_is_an_outage_to_retry() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(ContactsUnavailable, match="ConnectError"):
+    with pytest.raises(RecordsUnavailable, match="ConnectError"):
         await _directory(handler).host("a1b2")
 
 
 async def test_a_card_for_someone_else_or_an_invalid_card_is_never_used(make_card) -> None:
     other = make_card("host")
 
-    with pytest.raises(ContactsUnavailable, match="another host card"):
+    with pytest.raises(RecordsUnavailable, match="another host card"):
         await _directory(lambda request: httpx.Response(200, content=other.model_dump_json())).host("not-that-one")
-    with pytest.raises(ContactsUnavailable, match="invalid") as caught:
+    with pytest.raises(RecordsUnavailable, match="invalid") as caught:
         await _directory(
             lambda request: httpx.Response(200, json={"id": "x", "contact": {"email": "a@b.example"}})
         ).host("x")
